@@ -1,0 +1,42 @@
+//! `GET <asset path>`: the stored binary, as AEM serves an asset's original
+//! rendition (memory and dir storage only; digest and size keep no bytes).
+
+use std::sync::Arc;
+
+use hyper::header::{HeaderValue, CONTENT_TYPE, ETAG};
+use hyper::Method;
+
+use super::require_auth;
+use crate::context::Context;
+use crate::http::{self, decode_path, Outcome, Request};
+use crate::storage::BinaryData;
+
+pub async fn handle(ctx: &Arc<Context>, req: Request) -> Outcome {
+    if let Err(refusal) = require_auth(ctx, req.headers()) {
+        return refusal.into();
+    }
+    let Some(path) = decode_path(req.uri().path()) else {
+        return http::text(400, "Invalid path encoding").into();
+    };
+    let found = {
+        let dam = ctx.dam.lock().unwrap();
+        dam.assets.get(&path).map(|a| (a.binary.data.clone(), a.mime_type.clone(), a.etag.clone()))
+    };
+    let Some((data, mime, etag)) = found else {
+        return http::text(404, "Not found").into();
+    };
+    let bytes = match data {
+        BinaryData::Memory(bytes) => bytes,
+        BinaryData::File(file) => match tokio::fs::read(&file).await {
+            Ok(bytes) => bytes.into(),
+            Err(e) => return http::text(500, e.to_string()).into(),
+        },
+        BinaryData::None => return http::text(501, "This storage mode keeps no bytes").into(),
+    };
+    let mut response = http::response(200, None, if req.method() == Method::HEAD { Default::default() } else { bytes });
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(ETAG, etag);
+    }
+    response.into()
+}

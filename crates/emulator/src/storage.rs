@@ -1,0 +1,480 @@
+//! Where part bytes go while an upload is pending, and what a finished binary
+//! becomes in each storage mode.
+//!
+//! Parts are always assembled **by index**, never by arrival order. A part is
+//! streamed through a [`PartWriter`] and only counts once [`PartWriter::commit`]
+//! succeeds, so a body cut off halfway leaves no trace. In `digest` mode the
+//! whole-file SHA-256 is computed incrementally: the part that continues the
+//! hashed prefix is hashed while it streams, and parts arriving ahead of a gap
+//! are spooled to temp files until the gap closes, so memory stays flat at any
+//! file size.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+use crate::config::StorageMode;
+
+/// The storage of one emulator: its mode and a private spool folder.
+pub struct Storage {
+    mode: StorageMode,
+    spool: tempfile::TempDir,
+    next_spool_file: AtomicU64,
+}
+
+/// A finished binary, as the DAM keeps it.
+#[derive(Clone, Debug)]
+pub struct Binary {
+    pub size: u64,
+    /// Hex SHA-256; `None` in `size` mode, or when it could not be known.
+    pub sha256: Option<String>,
+    pub data: BinaryData,
+}
+
+#[derive(Clone, Debug)]
+pub enum BinaryData {
+    Memory(Bytes),
+    File(PathBuf),
+    /// Only size (and digest) are kept.
+    None,
+}
+
+/// Why a part was not stored.
+#[derive(Debug)]
+pub enum PutError {
+    Md5Mismatch,
+    /// The body's length differs from its `Content-Length`.
+    LengthMismatch { expected: u64, received: u64 },
+    Io(io::Error),
+}
+
+impl From<io::Error> for PutError {
+    fn from(e: io::Error) -> Self {
+        PutError::Io(e)
+    }
+}
+
+impl Storage {
+    pub fn new(mode: StorageMode) -> io::Result<Storage> {
+        if let StorageMode::Dir(root) = &mode {
+            fs::create_dir_all(root)?;
+        }
+        Ok(Storage { mode, spool: tempfile::Builder::new().prefix("aem-emulator-").tempdir()?, next_spool_file: AtomicU64::new(0) })
+    }
+
+    pub fn mode(&self) -> &StorageMode {
+        &self.mode
+    }
+
+    fn spool_path(&self) -> PathBuf {
+        let n = self.next_spool_file.fetch_add(1, Ordering::Relaxed);
+        self.spool.path().join(format!("part-{n}"))
+    }
+
+    /// A new, empty part store for one upload.
+    pub fn new_parts(self: &Arc<Self>) -> Arc<PartStore> {
+        let hashing = match self.mode {
+            StorageMode::Digest => Some(DigestState { hasher: Sha256::new(), next: 0, in_flight: None, valid: true }),
+            _ => None,
+        };
+        Arc::new(PartStore { storage: Arc::clone(self), inner: Mutex::new(Parts { sizes: BTreeMap::new(), data: BTreeMap::new(), digest: hashing }) })
+    }
+
+    /// Where `dir` mode keeps the binary of a DAM path.
+    pub fn dir_path(&self, dam_path: &str) -> Option<PathBuf> {
+        match &self.mode {
+            StorageMode::Dir(root) => Some(root.join(dam_path.trim_start_matches('/'))),
+            _ => None,
+        }
+    }
+}
+
+/// The parts received so far for one upload.
+pub struct PartStore {
+    storage: Arc<Storage>,
+    inner: Mutex<Parts>,
+}
+
+struct Parts {
+    sizes: BTreeMap<u32, u64>,
+    /// Part bytes: in memory (`memory`), or in spool files (`dir`, and
+    /// `digest` parts waiting for a gap to close).
+    data: BTreeMap<u32, PartData>,
+    digest: Option<DigestState>,
+}
+
+enum PartData {
+    Memory(Bytes),
+    File(PathBuf),
+}
+
+struct DigestState {
+    hasher: Sha256,
+    /// Parts `0..next` are in `hasher`.
+    next: u32,
+    /// A writer is streaming part `next` straight into a copy of the hasher.
+    in_flight: Option<u32>,
+    /// False once a hashed part was replaced by different-sized bytes.
+    valid: bool,
+}
+
+enum Sink {
+    Memory(BytesMut),
+    File(File, PathBuf),
+    /// Hashing part `next` directly.
+    Hash(Sha256),
+    Count,
+}
+
+/// Streams one part; dropping it without `commit` discards the bytes.
+pub struct PartWriter {
+    store: Arc<PartStore>,
+    index: u32,
+    /// `None` when the length is only known at the end (create-asset servlet).
+    expected: Option<u64>,
+    written: u64,
+    md5: Option<(Md5, [u8; 16])>,
+    sink: Option<Sink>,
+}
+
+impl PartStore {
+    /// Starts receiving part `index` of `expected` bytes; `md5` is the
+    /// decoded `Content-MD5` header, when sent.
+    pub fn begin(self: &Arc<Self>, index: u32, expected: Option<u64>, md5: Option<[u8; 16]>) -> io::Result<PartWriter> {
+        let sink = match self.storage.mode {
+            StorageMode::Memory => Sink::Memory(BytesMut::with_capacity(expected.unwrap_or(0).min(64 * 1024 * 1024) as usize)),
+            StorageMode::Size => Sink::Count,
+            StorageMode::Dir(_) => self.spool_sink()?,
+            StorageMode::Digest => {
+                let mut inner = self.inner.lock().unwrap();
+                let state = inner.digest.as_mut().expect("digest mode has digest state");
+                if index == state.next && state.in_flight.is_none() {
+                    state.in_flight = Some(index);
+                    Sink::Hash(state.hasher.clone())
+                } else if index < state.next {
+                    // Already hashed: a retry of a part that landed. Count it only.
+                    Sink::Count
+                } else {
+                    drop(inner);
+                    self.spool_sink()?
+                }
+            }
+        };
+        Ok(PartWriter { store: Arc::clone(self), index, expected, written: 0, md5: md5.map(|m| (Md5::new(), m)), sink: Some(sink) })
+    }
+
+    fn spool_sink(&self) -> io::Result<Sink> {
+        let path = self.storage.spool_path();
+        Ok(Sink::File(File::create(&path)?, path))
+    }
+
+    /// Sizes of the parts stored so far, by index.
+    pub fn sizes(&self) -> BTreeMap<u32, u64> {
+        self.inner.lock().unwrap().sizes.clone()
+    }
+
+    /// Assembles the parts by index into the finished binary. In `dir` mode
+    /// `dir_target` is where the file goes (written beside it, then renamed).
+    pub fn finish(&self, dir_target: Option<&Path>) -> io::Result<Binary> {
+        let mut inner = self.inner.lock().unwrap();
+        let size: u64 = inner.sizes.values().sum();
+        let contiguous = inner.sizes.keys().enumerate().all(|(i, k)| i as u32 == *k);
+        match &self.storage.mode {
+            StorageMode::Size => Ok(Binary { size, sha256: None, data: BinaryData::None }),
+            StorageMode::Digest => {
+                let state = inner.digest.as_ref().expect("digest state");
+                let complete = contiguous && state.next as usize == inner.sizes.len() && state.valid;
+                let sha256 = complete.then(|| hex(&state.hasher.clone().finalize()));
+                Ok(Binary { size, sha256, data: BinaryData::None })
+            }
+            StorageMode::Memory => {
+                let mut hasher = Sha256::new();
+                let mut whole = BytesMut::with_capacity(size as usize);
+                let single = inner.data.len() == 1;
+                let mut only = None;
+                for part in inner.data.values() {
+                    if let PartData::Memory(bytes) = part {
+                        hasher.update(bytes);
+                        if single {
+                            only = Some(bytes.clone());
+                        } else {
+                            whole.extend_from_slice(bytes);
+                        }
+                    }
+                }
+                let data = only.unwrap_or_else(|| whole.freeze());
+                Ok(Binary { size, sha256: Some(hex(&hasher.finalize())), data: BinaryData::Memory(data) })
+            }
+            StorageMode::Dir(_) => {
+                let target = dir_target.expect("dir mode needs a target path");
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                let staging = target.with_file_name(format!(
+                    ".{}.uploading",
+                    target.file_name().and_then(|n| n.to_str()).unwrap_or("asset")
+                ));
+                let mut out = File::create(&staging)?;
+                let mut hasher = Sha256::new();
+                let mut buf = vec![0u8; 1024 * 1024];
+                for part in inner.data.values() {
+                    if let PartData::File(path) = part {
+                        let mut input = File::open(path)?;
+                        loop {
+                            let n = input.read(&mut buf)?;
+                            if n == 0 {
+                                break;
+                            }
+                            hasher.update(&buf[..n]);
+                            out.write_all(&buf[..n])?;
+                        }
+                    }
+                }
+                out.sync_data()?;
+                fs::rename(&staging, target)?;
+                for part in std::mem::take(&mut inner.data).into_values() {
+                    if let PartData::File(path) = part {
+                        let _ = fs::remove_file(path);
+                    }
+                }
+                Ok(Binary { size, sha256: Some(hex(&hasher.finalize())), data: BinaryData::File(target.to_path_buf()) })
+            }
+        }
+    }
+
+    /// Drains spooled parts that now continue the hashed prefix.
+    fn drain_spooled(inner: &mut Parts) -> io::Result<()> {
+        let Parts { data, digest, .. } = inner;
+        let Some(state) = digest.as_mut() else { return Ok(()) };
+        if state.in_flight.is_some() {
+            return Ok(());
+        }
+        let mut buf = vec![0u8; 1024 * 1024];
+        while let Some(PartData::File(path)) = data.remove(&state.next) {
+            let mut input = File::open(&path)?;
+            loop {
+                let n = input.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                state.hasher.update(&buf[..n]);
+            }
+            let _ = fs::remove_file(&path);
+            state.next += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PartStore {
+    fn drop(&mut self) {
+        if let Ok(inner) = self.inner.get_mut() {
+            for part in inner.data.values() {
+                if let PartData::File(path) = part {
+                    let _ = fs::remove_file(path);
+                }
+            }
+        }
+    }
+}
+
+impl PartWriter {
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), PutError> {
+        self.written += chunk.len() as u64;
+        if let Some(expected) = self.expected.filter(|e| self.written > *e) {
+            return Err(PutError::LengthMismatch { expected, received: self.written });
+        }
+        if let Some((md5, _)) = &mut self.md5 {
+            md5.update(chunk);
+        }
+        match self.sink.as_mut().expect("sink until commit") {
+            Sink::Memory(buf) => buf.extend_from_slice(chunk),
+            Sink::File(file, _) => file.write_all(chunk)?,
+            Sink::Hash(hasher) => hasher.update(chunk),
+            Sink::Count => {}
+        }
+        Ok(())
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Stores the part if its length (and MD5, when sent) is right.
+    pub fn commit(mut self) -> Result<(), PutError> {
+        if let Some(expected) = self.expected.filter(|e| self.written != *e) {
+            return Err(PutError::LengthMismatch { expected, received: self.written });
+        }
+        if let Some((md5, expected)) = self.md5.take() {
+            if md5.finalize().as_slice() != expected {
+                return Err(PutError::Md5Mismatch);
+            }
+        }
+        let sink = self.sink.take().expect("sink until commit");
+        let store = Arc::clone(&self.store);
+        let mut inner = store.inner.lock().unwrap();
+        let previous = inner.sizes.insert(self.index, self.written);
+        match sink {
+            Sink::Memory(buf) => {
+                inner.data.insert(self.index, PartData::Memory(buf.freeze()));
+            }
+            Sink::File(mut file, path) => {
+                file.flush()?;
+                drop(file);
+                let hashed = inner.digest.as_ref().is_some_and(|d| self.index < d.next);
+                if hashed {
+                    // A re-PUT of a part already in the digest: nothing to keep.
+                    let _ = fs::remove_file(&path);
+                    if previous.is_some_and(|p| p != self.written) {
+                        inner.digest.as_mut().unwrap().valid = false;
+                    }
+                } else if let Some(PartData::File(old)) = inner.data.insert(self.index, PartData::File(path)) {
+                    let _ = fs::remove_file(old);
+                }
+            }
+            Sink::Hash(hasher) => {
+                let state = inner.digest.as_mut().expect("digest state");
+                state.hasher = hasher;
+                state.next = self.index + 1;
+                state.in_flight = None;
+                // A spooled duplicate of this part is now redundant.
+                if let Some(PartData::File(old)) = inner.data.remove(&self.index) {
+                    let _ = fs::remove_file(old);
+                }
+            }
+            Sink::Count => {
+                if let Some(state) = inner.digest.as_mut() {
+                    if previous.is_some_and(|p| p != self.written) {
+                        state.valid = false;
+                    }
+                }
+            }
+        }
+        PartStore::drain_spooled(&mut inner)?;
+        Ok(())
+    }
+}
+
+impl Drop for PartWriter {
+    fn drop(&mut self) {
+        match self.sink.take() {
+            Some(Sink::File(file, path)) => {
+                drop(file);
+                let _ = fs::remove_file(path);
+            }
+            Some(Sink::Hash(_)) => {
+                // Cut off while hashing: free the slot, and let a spooled
+                // copy of the same part (a concurrent retry) take its place.
+                if let Ok(mut inner) = self.store.inner.lock() {
+                    if let Some(state) = inner.digest.as_mut() {
+                        state.in_flight = None;
+                    }
+                    let _ = PartStore::drain_spooled(&mut inner);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(store: &Arc<PartStore>, index: u32, bytes: &[u8]) {
+        let mut w = store.begin(index, Some(bytes.len() as u64), None).unwrap();
+        for chunk in bytes.chunks(3) {
+            w.write(chunk).unwrap();
+        }
+        w.commit().unwrap();
+    }
+
+    fn data() -> Vec<Vec<u8>> {
+        (0..5u8).map(|i| vec![i; 10 + i as usize]).collect()
+    }
+
+    fn whole() -> Vec<u8> {
+        data().concat()
+    }
+
+    #[test]
+    fn every_mode_assembles_by_index_not_arrival() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [StorageMode::Memory, StorageMode::Digest, StorageMode::Size, StorageMode::Dir(dir.path().to_path_buf())] {
+            let storage = Arc::new(Storage::new(mode.clone()).unwrap());
+            let store = storage.new_parts();
+            for i in [3usize, 1, 4, 0, 2] {
+                put(&store, i as u32, &data()[i]);
+            }
+            let target = dir.path().join("content/dam/a.bin");
+            let binary = store.finish(Some(&target)).unwrap();
+            assert_eq!(binary.size, whole().len() as u64, "{mode:?}");
+            match mode {
+                StorageMode::Size => assert_eq!(binary.sha256, None),
+                _ => assert_eq!(binary.sha256, Some(sha256_hex(&whole())), "{mode:?}"),
+            }
+            match binary.data {
+                BinaryData::Memory(b) => assert_eq!(&b[..], &whole()[..]),
+                BinaryData::File(p) => assert_eq!(fs::read(p).unwrap(), whole()),
+                BinaryData::None => {}
+            }
+        }
+    }
+
+    #[test]
+    fn cut_off_parts_leave_no_trace() {
+        let storage = Arc::new(Storage::new(StorageMode::Digest).unwrap());
+        let store = storage.new_parts();
+        let mut w = store.begin(0, Some(10), None).unwrap();
+        w.write(&[9; 4]).unwrap();
+        drop(w); // connection reset mid-body
+        put(&store, 1, &data()[1]);
+        put(&store, 0, &data()[0]);
+        let binary = store.finish(None).unwrap();
+        assert_eq!(binary.sha256, Some(sha256_hex(&data()[..2].concat())));
+        assert!(store.begin(2, Some(3), None).unwrap().commit().is_err());
+    }
+
+    #[test]
+    fn concurrent_retry_of_the_part_being_hashed() {
+        let storage = Arc::new(Storage::new(StorageMode::Digest).unwrap());
+        let store = storage.new_parts();
+        let mut first = store.begin(0, Some(10), None).unwrap();
+        first.write(&data()[0][..5]).unwrap();
+        put(&store, 0, &data()[0]); // the retry is spooled
+        drop(first); // the original dies: the spooled copy is hashed
+        put(&store, 1, &data()[1]);
+        assert_eq!(store.finish(None).unwrap().sha256, Some(sha256_hex(&data()[..2].concat())));
+    }
+
+    #[test]
+    fn md5_and_length_are_checked() {
+        let storage = Arc::new(Storage::new(StorageMode::Memory).unwrap());
+        let store = storage.new_parts();
+        let good: [u8; 16] = Md5::digest(b"abc").into();
+        let mut w = store.begin(0, Some(3), Some(good)).unwrap();
+        w.write(b"abc").unwrap();
+        w.commit().unwrap();
+        let mut w = store.begin(1, Some(3), Some(good)).unwrap();
+        w.write(b"abd").unwrap();
+        assert!(matches!(w.commit(), Err(PutError::Md5Mismatch)));
+        let mut w = store.begin(1, Some(2), None).unwrap();
+        assert!(matches!(w.write(b"abc"), Err(PutError::LengthMismatch { .. })));
+        assert_eq!(store.sizes(), BTreeMap::from([(0, 3)]));
+    }
+}

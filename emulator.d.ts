@@ -1,0 +1,104 @@
+/** Storage modes: whole binaries in memory, files under a folder, digest only, or size only. */
+export type StorageMode = 'memory' | 'digest' | 'size' | `dir:${string}` | { dir: string }
+
+/** Seeded fault rates of one route (probabilities in [0, 1]). */
+export interface RouteFaults {
+  status503?: number
+  status429?: number
+  /** Retry-After seconds sent with an injected 429 (default 1). */
+  retryAfterSeconds?: number
+  /** Close the connection as soon as the request arrives. */
+  resetBefore?: number
+  /** Close it halfway through the request body (or the response body when the request has none). */
+  resetMid?: number
+  /** Throttle bodies to slowBytesPerSecond (default 1024). */
+  slow?: number
+  slowBytesPerSecond?: number
+  /** Initiate only: issue a file's part URLs already expired. */
+  expiredUrls?: number
+  latencyMs?: number
+  jitterMs?: number
+  /** Inject only on attempts 1..maxAttempt of a request (0: any attempt). */
+  maxAttempt?: number
+}
+
+export type FaultRoute = 'initiate' | 'part' | 'complete' | 'folder' | 'createasset' | '*'
+
+export interface EmulatorConfig {
+  host?: string
+  port?: number
+  blobPort?: number
+  storage?: StorageMode
+  /** 'fail' (default): a violating request is refused; 'record': it proceeds. Both log it. */
+  strict?: 'fail' | 'record'
+  /** false or 'no-complete-uri' make initiate answer like AEM 6.5 (clients fall back to the create-asset servlet). */
+  directBinary?: boolean | 'no-complete-uri'
+  preset?: 'historic' | 'v12' | 'v12-fix'
+  minPartSize?: number
+  maxPartSize?: number
+  maxUris?: number
+  maxFilesPerInitiate?: number
+  existingAsset?: 'conflict' | 'overwrite'
+  parentMissingStatus?: 404 | 500
+  completeUri?: 'relative' | 'absolute'
+  affinityCookie?: boolean
+  requireAffinityCookie?: boolean
+  urlExpirySeconds?: number
+  auth?: { anonymous?: boolean; basic?: Record<string, string>; bearer?: string[] }
+  faults?: { seed?: number; routes?: Partial<Record<FaultRoute, RouteFaults>>; folderNotFoundWindowMs?: number }
+  requestLogLimit?: number
+  secret?: string
+}
+
+export interface EmulatorAsset {
+  path: string
+  assetId: string
+  size: number
+  sha256: string | null
+  mimeType: string
+  etag: string
+  versions: Array<{ label: string | null; comment: string | null; size: number; sha256: string | null; created: number }>
+  metadata: Record<string, unknown>
+  created: number
+  modified: number
+}
+
+export type ViolationKind =
+  | 'credentials-to-blob' | 'bad-signature' | 'expired-url-reused' | 'part-size' | 'missing-parts'
+  | 'size-mismatch' | 'missing-field' | 'bad-token' | 'no-content-length' | 'md5-mismatch'
+
+export interface EmulatorState {
+  folders: Array<{ path: string; title: string }>
+  assets: EmulatorAsset[]
+  pendingUploads: Array<{ path: string; fileSize: number; partsReceived: number; bytesReceived: number }>
+  counters: Record<string, { requests: number; statuses: Record<string, number> }>
+  violations: Array<{ kind: ViolationKind; request: string; detail: string }>
+  faults: Array<{ route: string; key: string; attempt: number; kind: string; retryAfterSeconds?: number }>
+  storage: string
+}
+
+export interface LoggedRequest {
+  method: string
+  path: string
+  route: string
+  headers: string[]
+  /** 0 when the connection was dropped unanswered. */
+  status: number
+  ms: number
+}
+
+export declare class Emulator {
+  readonly url: string
+  readonly blobUrl: string
+  state(): EmulatorState
+  requests(): LoggedRequest[]
+  reset(): void
+  config(): EmulatorConfig
+  configure(patch: EmulatorConfig): EmulatorConfig
+  stop(): Promise<void>
+}
+
+export declare function startEmulator(config?: EmulatorConfig): Promise<Emulator>
+
+/** `Basic` header value for the default user admin:admin. */
+export declare const DEFAULT_AUTHORIZATION: string

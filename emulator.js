@@ -1,0 +1,88 @@
+'use strict';
+
+/**
+ * aem-upload-rs/emulator: a local AEM as a Cloud Service that speaks direct
+ * binary upload, for tests and for your own CI. See the README's "Emulator"
+ * section for the configuration.
+ */
+
+const native = require('./binding');
+
+/** The Authorization header for the emulator's default user (admin:admin). */
+const DEFAULT_AUTHORIZATION = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
+
+function configError(err) {
+  const error = new Error(err && err.message ? err.message : String(err));
+  error.code = 'EINVALIDOPTIONS';
+  return error;
+}
+
+/** A running emulator, as returned by `startEmulator`. */
+class Emulator {
+  #native;
+
+  constructor(handle) {
+    this.#native = handle;
+    /** The AEM origin, e.g. `http://127.0.0.1:41234`. */
+    this.url = handle.url;
+    /** The blob-storage origin presigned part URLs point at. */
+    this.blobUrl = handle.blobUrl;
+  }
+
+  /** Folders, assets (with sha256), pending uploads, counters, violations, injected faults. */
+  state() {
+    return JSON.parse(this.#native.stateJson());
+  }
+
+  /** The bounded request log: `{method, path, route, headers, status, ms}` entries. */
+  requests() {
+    return JSON.parse(this.#native.requestsJson()).requests;
+  }
+
+  /** Forgets every folder, asset, upload, log entry and fault attempt count. */
+  reset() {
+    this.#native.reset();
+  }
+
+  /** The running configuration. */
+  config() {
+    return JSON.parse(this.#native.configJson());
+  }
+
+  /** Applies a JSON merge patch to the running configuration; returns the result. */
+  configure(patch) {
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+      throw configError(new Error('configure() takes a plain object'));
+    }
+    try {
+      return JSON.parse(this.#native.configure(JSON.stringify(patch)));
+    } catch (err) {
+      throw configError(err);
+    }
+  }
+
+  /** Stops both listeners and drops open connections. */
+  stop() {
+    return this.#native.stop();
+  }
+}
+
+/**
+ * Starts an emulator in this process.
+ * @param {object} [config] see the README; `{}` gives a local AEM on free ports with admin:admin.
+ * @returns {Promise<Emulator>}
+ */
+async function startEmulator(config = {}) {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw configError(new Error('startEmulator() takes a plain configuration object'));
+  }
+  let handle;
+  try {
+    handle = await native.startEmulator(JSON.stringify(config));
+  } catch (err) {
+    throw configError(err);
+  }
+  return new Emulator(handle);
+}
+
+module.exports = { startEmulator, Emulator, DEFAULT_AUTHORIZATION };

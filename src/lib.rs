@@ -1,0 +1,9 @@
+//! napi bindings: translation only. The emulator and the engine live in
+//! `crates/`; values cross the boundary as JSON text so that both sides keep
+//! their own types.
+
+#![deny(clippy::all)]
+
+mod emulator;
+
+pub use emulator::*;
