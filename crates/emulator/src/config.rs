@@ -80,10 +80,8 @@ impl Config {
     pub fn from_json(value: serde_json::Value) -> Result<Config, String> {
         let preset_given = value.get("preset").is_some();
         let explicit = |key: &str| value.get(key).is_some();
-        let (has_min, has_max, has_uris) =
-            (explicit("minPartSize"), explicit("maxPartSize"), explicit("maxUris"));
-        let mut config: Config =
-            serde_json::from_value(value).map_err(|e| format!("invalid emulator config: {e}"))?;
+        let (has_min, has_max, has_uris) = (explicit("minPartSize"), explicit("maxPartSize"), explicit("maxUris"));
+        let mut config: Config = serde_json::from_value(value).map_err(|e| format!("invalid emulator config: {e}"))?;
         if preset_given {
             if let Some(preset) = config.preset {
                 let (min, max) = preset.part_sizes();
@@ -181,9 +179,7 @@ impl StorageMode {
             "size" => Ok(StorageMode::Size),
             other => match other.strip_prefix("dir:") {
                 Some(path) if !path.is_empty() => Ok(StorageMode::Dir(PathBuf::from(path))),
-                _ => Err(format!(
-                    "unknown storage '{other}': expected memory, digest, size or dir:PATH"
-                )),
+                _ => Err(format!("unknown storage '{other}': expected memory, digest, size or dir:PATH")),
             },
         }
     }
@@ -424,13 +420,8 @@ pub enum FaultRoute {
 }
 
 impl FaultRoute {
-    pub const ALL: [FaultRoute; 5] = [
-        FaultRoute::Initiate,
-        FaultRoute::Part,
-        FaultRoute::Complete,
-        FaultRoute::Folder,
-        FaultRoute::CreateAsset,
-    ];
+    pub const ALL: [FaultRoute; 5] =
+        [FaultRoute::Initiate, FaultRoute::Part, FaultRoute::Complete, FaultRoute::Folder, FaultRoute::CreateAsset];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -481,9 +472,7 @@ mod tests {
     #[test]
     fn merge_patch_changes_only_named_keys() {
         let config = Config::from_json(json!({"minPartSize": 100, "secret": "s"})).unwrap();
-        let patched = config
-            .patched(&json!({"faults": {"seed": 7, "routes": {"part": {"status503": 0.5}}}}))
-            .unwrap();
+        let patched = config.patched(&json!({"faults": {"seed": 7, "routes": {"part": {"status503": 0.5}}}})).unwrap();
         assert_eq!(patched.min_part_size, 100);
         assert_eq!(patched.faults.seed, 7);
         assert_eq!(patched.secret.as_deref(), Some("s"));

@@ -171,7 +171,12 @@ impl Context {
         let attempt = self.attempts.next(FaultRoute::Initiate, &format!("expired:{file_key}"));
         let expired = faults::issue_expired(config.faults.seed, file_key, attempt, rates);
         if expired {
-            self.record_faults(FaultRoute::Initiate, file_key, attempt, vec![FaultRecord::Other { kind: "expiredUrl" }]);
+            self.record_faults(
+                FaultRoute::Initiate,
+                file_key,
+                attempt,
+                vec![FaultRecord::Other { kind: "expiredUrl" }],
+            );
         }
         expired
     }

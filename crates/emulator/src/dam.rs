@@ -111,8 +111,7 @@ impl Dam {
 
     /// Whether `path` was created less than `window_ms` ago.
     pub fn folder_is_fresh(&self, path: &str, window_ms: u64) -> bool {
-        window_ms > 0
-            && self.folders.get(path).is_some_and(|f| f.created_at.elapsed().as_millis() < window_ms as u128)
+        window_ms > 0 && self.folders.get(path).is_some_and(|f| f.created_at.elapsed().as_millis() < window_ms as u128)
     }
 
     /// Stores a finished binary at `path`, honouring a conflict policy for an

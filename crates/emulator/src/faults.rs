@@ -18,7 +18,9 @@ pub enum Fault {
     #[serde(rename = "503")]
     Status503,
     #[serde(rename = "429")]
-    Status429 { retry_after_seconds: u64 },
+    Status429 {
+        retry_after_seconds: u64,
+    },
     ResetBefore,
     ResetMid,
 }

@@ -142,7 +142,8 @@ pub async fn slow_response(response: Response, rate: u64) -> Response {
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
     let step = (rate / 10).max(1) as usize;
-    let chunks: Vec<Bytes> = (0..bytes.len()).step_by(step).map(|i| bytes.slice(i..(i + step).min(bytes.len()))).collect();
+    let chunks: Vec<Bytes> =
+        (0..bytes.len()).step_by(step).map(|i| bytes.slice(i..(i + step).min(bytes.len()))).collect();
     let interval = Duration::from_secs_f64(step as f64 / rate.max(1) as f64);
     let frames = stream::unfold((chunks.into_iter(), false), move |(mut it, started)| async move {
         let chunk = it.next()?;
@@ -177,11 +178,8 @@ pub fn decode_path(path: &str) -> Option<String> {
 
 /// Encodes each segment of a DAM path for use in a URL.
 pub fn encode_path(path: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     path.split('/').map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()).collect::<Vec<_>>().join("/")
 }
 

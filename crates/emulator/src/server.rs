@@ -88,7 +88,14 @@ async fn handle(ctx: &Arc<Context>, origin: Origin, req: Request) -> Result<crat
         Outcome::Reset => 0,
     };
     if route != routes::names::CONTROL {
-        ctx.log_request(LoggedRequest { method, path, route, headers, status, ms: started.elapsed().as_secs_f64() * 1000.0 });
+        ctx.log_request(LoggedRequest {
+            method,
+            path,
+            route,
+            headers,
+            status,
+            ms: started.elapsed().as_secs_f64() * 1000.0,
+        });
     }
     match outcome {
         Outcome::Respond(response) => Ok(response),

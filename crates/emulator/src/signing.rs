@@ -27,11 +27,17 @@ pub struct PartQuery {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum UrlCheck {
-    Valid { upload_id: String, index: u32 },
+    Valid {
+        upload_id: String,
+        index: u32,
+    },
     /// Signature mismatch, tampered or incomplete URL.
     BadSignature(String),
     /// Well signed, but `se` has passed.
-    Expired { upload_id: String, index: u32 },
+    Expired {
+        upload_id: String,
+        index: u32,
+    },
 }
 
 impl Signer {
@@ -68,11 +74,7 @@ impl Signer {
         let block_id = Self::block_id(index);
         let sig = self.url_signature(&path, &block_id, expiry);
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        format!(
-            "{path}?comp=block&blockid={}&sp=w&se={expiry}&sig={}",
-            enc(&block_id),
-            enc(&sig)
-        )
+        format!("{path}?comp=block&blockid={}&sp=w&se={expiry}&sig={}", enc(&block_id), enc(&sig))
     }
 
     fn url_signature(&self, path: &str, block_id: &str, expiry: u64) -> String {
@@ -135,11 +137,7 @@ impl Signer {
     pub fn upload_token(&self, upload_id: &str, asset_path: &str, size: u64) -> String {
         let mac = self.mac(&["token", upload_id, asset_path, &size.to_string()]);
         let payload = format!("{upload_id}\n{asset_path}\n{size}");
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(payload),
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
     /// The upload id, path and size of a token this signer made, or `None`.
@@ -179,14 +177,8 @@ mod tests {
         let signer = Signer::new(b"secret");
         let url = signer.part_url_path("u1", 3, 1000);
         let (path, query) = split(&url);
-        assert_eq!(
-            signer.check_part_url(path, query, 999),
-            UrlCheck::Valid { upload_id: "u1".into(), index: 3 }
-        );
-        assert_eq!(
-            signer.check_part_url(path, query, 1000),
-            UrlCheck::Expired { upload_id: "u1".into(), index: 3 }
-        );
+        assert_eq!(signer.check_part_url(path, query, 999), UrlCheck::Valid { upload_id: "u1".into(), index: 3 });
+        assert_eq!(signer.check_part_url(path, query, 1000), UrlCheck::Expired { upload_id: "u1".into(), index: 3 });
     }
 
     #[test]
@@ -210,13 +202,11 @@ mod tests {
     fn tokens_round_trip_and_reject_forgeries() {
         let signer = Signer::new(b"k");
         let token = signer.upload_token("id", "/content/dam/a b.jpg", 42);
-        assert_eq!(
-            signer.open_token(&token),
-            Some(("id".into(), "/content/dam/a b.jpg".into(), 42))
-        );
+        assert_eq!(signer.open_token(&token), Some(("id".into(), "/content/dam/a b.jpg".into(), 42)));
         assert_eq!(Signer::new(b"other").open_token(&token), None);
         assert_eq!(signer.open_token("garbage"), None);
-        let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode("id\n/content/dam/x\n1"), token.split('.').nth(1).unwrap());
+        let forged =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode("id\n/content/dam/x\n1"), token.split('.').nth(1).unwrap());
         assert_eq!(signer.open_token(&forged), None);
     }
 }

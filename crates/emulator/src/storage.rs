@@ -51,7 +51,10 @@ pub enum BinaryData {
 pub enum PutError {
     Md5Mismatch,
     /// The body's length differs from its `Content-Length`.
-    LengthMismatch { expected: u64, received: u64 },
+    LengthMismatch {
+        expected: u64,
+        received: u64,
+    },
     Io(io::Error),
 }
 
@@ -66,7 +69,11 @@ impl Storage {
         if let StorageMode::Dir(root) = &mode {
             fs::create_dir_all(root)?;
         }
-        Ok(Storage { mode, spool: tempfile::Builder::new().prefix("aem-emulator-").tempdir()?, next_spool_file: AtomicU64::new(0) })
+        Ok(Storage {
+            mode,
+            spool: tempfile::Builder::new().prefix("aem-emulator-").tempdir()?,
+            next_spool_file: AtomicU64::new(0),
+        })
     }
 
     pub fn mode(&self) -> &StorageMode {
@@ -84,7 +91,10 @@ impl Storage {
             StorageMode::Digest => Some(DigestState { hasher: Sha256::new(), next: 0, in_flight: None, valid: true }),
             _ => None,
         };
-        Arc::new(PartStore { storage: Arc::clone(self), inner: Mutex::new(Parts { sizes: BTreeMap::new(), data: BTreeMap::new(), digest: hashing }) })
+        Arc::new(PartStore {
+            storage: Arc::clone(self),
+            inner: Mutex::new(Parts { sizes: BTreeMap::new(), data: BTreeMap::new(), digest: hashing }),
+        })
     }
 
     /// Where `dir` mode keeps the binary of a DAM path.
@@ -149,7 +159,9 @@ impl PartStore {
     /// decoded `Content-MD5` header, when sent.
     pub fn begin(self: &Arc<Self>, index: u32, expected: Option<u64>, md5: Option<[u8; 16]>) -> io::Result<PartWriter> {
         let sink = match self.storage.mode {
-            StorageMode::Memory => Sink::Memory(BytesMut::with_capacity(expected.unwrap_or(0).min(64 * 1024 * 1024) as usize)),
+            StorageMode::Memory => {
+                Sink::Memory(BytesMut::with_capacity(expected.unwrap_or(0).min(64 * 1024 * 1024) as usize))
+            }
             StorageMode::Size => Sink::Count,
             StorageMode::Dir(_) => self.spool_sink()?,
             StorageMode::Digest => {
@@ -167,7 +179,14 @@ impl PartStore {
                 }
             }
         };
-        Ok(PartWriter { store: Arc::clone(self), index, expected, written: 0, md5: md5.map(|m| (Md5::new(), m)), sink: Some(sink) })
+        Ok(PartWriter {
+            store: Arc::clone(self),
+            index,
+            expected,
+            written: 0,
+            md5: md5.map(|m| (Md5::new(), m)),
+            sink: Some(sink),
+        })
     }
 
     fn spool_sink(&self) -> io::Result<Sink> {
@@ -415,7 +434,9 @@ mod tests {
     #[test]
     fn every_mode_assembles_by_index_not_arrival() {
         let dir = tempfile::tempdir().unwrap();
-        for mode in [StorageMode::Memory, StorageMode::Digest, StorageMode::Size, StorageMode::Dir(dir.path().to_path_buf())] {
+        for mode in
+            [StorageMode::Memory, StorageMode::Digest, StorageMode::Size, StorageMode::Dir(dir.path().to_path_buf())]
+        {
             let storage = Arc::new(Storage::new(mode.clone()).unwrap());
             let store = storage.new_parts();
             for i in [3usize, 1, 4, 0, 2] {

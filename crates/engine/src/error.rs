@@ -103,10 +103,7 @@ impl Error {
 
     /// An HTTP failure with the reference's message.
     pub fn http_status(status: u16) -> Self {
-        Error::new(
-            ErrorCode::from_http_status(status),
-            format!("Request failed with status code {status}"),
-        )
+        Error::new(ErrorCode::from_http_status(status), format!("Request failed with status code {status}"))
     }
 
     pub fn code(&self) -> ErrorCode {

@@ -34,7 +34,10 @@ pub async fn handle(ctx: &Arc<Context>, req: Request) -> Outcome {
         BinaryData::None => return http::text(501, "This storage mode keeps no bytes").into(),
     };
     let mut response = http::response(200, None, if req.method() == Method::HEAD { Default::default() } else { bytes });
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     if let Ok(etag) = HeaderValue::from_str(&etag) {
         response.headers_mut().insert(ETAG, etag);
     }

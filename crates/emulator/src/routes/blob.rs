@@ -21,14 +21,21 @@ fn azure_error(status: u16, code: &str, message: &str) -> Response {
     http::response(
         status,
         Some("application/xml"),
-        format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        ),
     )
 }
 
 pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
     if req.method() != Method::PUT {
         // The SAS is write-only: reads are refused, as Azure does.
-        return azure_error(403, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.").into();
+        return azure_error(
+            403,
+            "AuthorizationPermissionMismatch",
+            "This request is not authorized to perform this operation using this permission.",
+        )
+        .into();
     }
     let path = req.uri().path().to_string();
     let url = match req.uri().query() {
@@ -39,7 +46,9 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
 
     // A stable fault key: the target asset and part index, not the random upload id.
     let (upload_id, index) = match &check {
-        UrlCheck::Valid { upload_id, index } | UrlCheck::Expired { upload_id, index } => (Some(upload_id.clone()), *index),
+        UrlCheck::Valid { upload_id, index } | UrlCheck::Expired { upload_id, index } => {
+            (Some(upload_id.clone()), *index)
+        }
         UrlCheck::BadSignature(_) => (None, 0),
     };
     let parts = upload_id.as_ref().and_then(|id| {
@@ -76,7 +85,12 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
         UrlCheck::Expired { .. } => {
             let reused = !ctx.dam.lock().unwrap().expired_refused.insert(url);
             if reused {
-                let _ = ctx.violation(ViolationKind::ExpiredUrlReused, "PUT", &path, format!("part {index} URL was already refused as expired"));
+                let _ = ctx.violation(
+                    ViolationKind::ExpiredUrlReused,
+                    "PUT",
+                    &path,
+                    format!("part {index} URL was already refused as expired"),
+                );
             }
             http::drain(req.body_mut(), None).await;
             return azure_error(403, "AuthenticationFailed", "Signed expiry time has passed.").into();
@@ -99,7 +113,12 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
             None => {
                 let _ = ctx.violation(ViolationKind::Md5Mismatch, "PUT", &path, "Content-MD5 is not a base64 MD5");
                 http::drain(req.body_mut(), None).await;
-                return azure_error(400, "InvalidHeaderValue", "The value for one of the HTTP headers is not in the correct format.").into();
+                return azure_error(
+                    400,
+                    "InvalidHeaderValue",
+                    "The value for one of the HTTP headers is not in the correct format.",
+                )
+                .into();
             }
         },
     };
@@ -145,8 +164,18 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
             response.into()
         }
         Err(PutError::Md5Mismatch) => {
-            let _ = ctx.violation(ViolationKind::Md5Mismatch, "PUT", &path, format!("part {index} Content-MD5 does not match its body"));
-            azure_error(400, "Md5Mismatch", "The MD5 value specified in the request did not match with the MD5 value calculated by the server.").into()
+            let _ = ctx.violation(
+                ViolationKind::Md5Mismatch,
+                "PUT",
+                &path,
+                format!("part {index} Content-MD5 does not match its body"),
+            );
+            azure_error(
+                400,
+                "Md5Mismatch",
+                "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
+            )
+            .into()
         }
         Err(PutError::LengthMismatch { expected, received }) => {
             http::text(400, format!("Body of {received} bytes does not match Content-Length {expected}")).into()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::initiate::AFFINITY_COOKIE;
-use super::{field, form_fields, folder_not_found, inject_after, inject_before, path_before, require_auth, small_body};
+use super::{field, folder_not_found, form_fields, inject_after, inject_before, path_before, require_auth, small_body};
 use crate::config::{ExistingAsset, FaultRoute};
 use crate::context::{Check, Context, ViolationKind};
 use crate::dam::{CompletedUpload, Conflict, PendingUpload};
@@ -44,9 +44,11 @@ fn answer(ctx: &Arc<Context>, req: &Request, folder: &str, fields: Vec<(String, 
     let path = req.uri().path();
     let violation = |kind, detail: String| -> Check { ctx.violation(kind, "POST", path, detail) };
 
-    let missing: Vec<&str> = ["fileName", "mimeType", "uploadToken"].into_iter().filter(|f| field(&fields, f).is_none()).collect();
+    let missing: Vec<&str> =
+        ["fileName", "mimeType", "uploadToken"].into_iter().filter(|f| field(&fields, f).is_none()).collect();
     if !missing.is_empty() {
-        if let Err(refusal) = violation(ViolationKind::MissingField, format!("complete without {}", missing.join(", "))) {
+        if let Err(refusal) = violation(ViolationKind::MissingField, format!("complete without {}", missing.join(", ")))
+        {
             return refusal.into();
         }
     }
@@ -77,7 +79,11 @@ fn answer(ctx: &Arc<Context>, req: &Request, folder: &str, fields: Vec<(String, 
     };
     if let Some(done) = dam.completed.get(token) {
         // An identical repeat (a client retry) gets the same answer.
-        let same = done.fields.iter().filter(|(k, _)| k != "uploadDuration").eq(fields.iter().filter(|(k, _)| k != "uploadDuration"));
+        let same = done
+            .fields
+            .iter()
+            .filter(|(k, _)| k != "uploadDuration")
+            .eq(fields.iter().filter(|(k, _)| k != "uploadDuration"));
         return if same {
             http::json(200, &done.answer).into()
         } else {
@@ -144,14 +150,23 @@ fn part_problems(upload: &PendingUpload, file_size: Option<&str>) -> Vec<(Violat
     let contiguous = sizes.keys().enumerate().all(|(i, k)| i as u32 == *k);
     if !contiguous || (sizes.is_empty() && upload.file_size > 0) {
         let have: Vec<String> = sizes.keys().map(u32::to_string).collect();
-        problems.push((ViolationKind::MissingParts, format!("parts received: [{}] of {} URIs", have.join(","), upload.uri_count)));
+        problems.push((
+            ViolationKind::MissingParts,
+            format!("parts received: [{}] of {} URIs", have.join(","), upload.uri_count),
+        ));
     }
     for (index, size) in &sizes {
         if Some(*index) != highest && *size < upload.min_part_size {
-            problems.push((ViolationKind::PartSize, format!("part {index} is {size} bytes, below minPartSize {}", upload.min_part_size)));
+            problems.push((
+                ViolationKind::PartSize,
+                format!("part {index} is {size} bytes, below minPartSize {}", upload.min_part_size),
+            ));
         }
         if *size > upload.max_part_size {
-            problems.push((ViolationKind::PartSize, format!("part {index} is {size} bytes, above maxPartSize {}", upload.max_part_size)));
+            problems.push((
+                ViolationKind::PartSize,
+                format!("part {index} is {size} bytes, above maxPartSize {}", upload.max_part_size),
+            ));
         }
     }
     let received: u64 = sizes.values().sum();
@@ -159,7 +174,11 @@ fn part_problems(upload: &PendingUpload, file_size: Option<&str>) -> Vec<(Violat
     if declared != Some(upload.file_size) || received != upload.file_size {
         problems.push((
             ViolationKind::SizeMismatch,
-            format!("complete fileSize {:?}, initiated {}, parts hold {received}", file_size.unwrap_or("<none>"), upload.file_size),
+            format!(
+                "complete fileSize {:?}, initiated {}, parts hold {received}",
+                file_size.unwrap_or("<none>"),
+                upload.file_size
+            ),
         ));
     }
     problems

@@ -94,7 +94,10 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
             (Some(offset), Some(_), Some(total)) => {
                 let mut dam = ctx.dam.lock().unwrap();
                 if offset == 0 {
-                    dam.chunked.insert(asset_path.clone(), ChunkedCreate { total, received: 0, next_index: 0, parts: ctx.storage.new_parts() });
+                    dam.chunked.insert(
+                        asset_path.clone(),
+                        ChunkedCreate { total, received: 0, next_index: 0, parts: ctx.storage.new_parts() },
+                    );
                 }
                 match dam.chunked.get(&asset_path) {
                     Some(c) if c.received == offset && c.total == total => {
@@ -102,7 +105,11 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
                         (Arc::clone(&c.parts), c.next_index)
                     }
                     Some(c) => {
-                        return http::text(400, format!("Chunk at offset {offset} does not continue the {} bytes received", c.received)).into()
+                        return http::text(
+                            400,
+                            format!("Chunk at offset {offset} does not continue the {} bytes received", c.received),
+                        )
+                        .into()
                     }
                     None => return http::text(400, format!("Chunk at offset {offset} without a first chunk")).into(),
                 }
@@ -138,7 +145,9 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
     }
 
     let (Some(writer), Some((asset_path, _))) = (writer, chunked_state) else {
-        if let Err(refusal) = ctx.violation(ViolationKind::MissingField, "POST", &path, "multipart body without a file part") {
+        if let Err(refusal) =
+            ctx.violation(ViolationKind::MissingField, "POST", &path, "multipart body without a file part")
+        {
             return refusal.into();
         }
         return http::text(400, "No file part").into();
@@ -171,5 +180,9 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
     drop(dam);
     ctx.after_change();
     let status = if existed { 200 } else { 201 };
-    http::html(status, format!("<html><body><div id=\"Status\">{status}</div><div id=\"Path\">{asset_path}</div></body></html>")).into()
+    http::html(
+        status,
+        format!("<html><body><div id=\"Status\">{status}</div><div id=\"Path\">{asset_path}</div></body></html>"),
+    )
+    .into()
 }

@@ -58,7 +58,11 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
 
 fn create(ctx: &Arc<Context>, path: &str, body: &[u8]) -> Outcome {
     if path == DAM_ROOT {
-        return http::json(412, &json!({"class": ["core/response"], "properties": {"message": "Root folder is not accessible"}})).into();
+        return http::json(
+            412,
+            &json!({"class": ["core/response"], "properties": {"message": "Root folder is not accessible"}}),
+        )
+        .into();
     }
     let request: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -76,7 +80,11 @@ fn create(ctx: &Arc<Context>, path: &str, body: &[u8]) -> Outcome {
     let config = ctx.config();
     let mut dam = ctx.dam.lock().unwrap();
     if dam.folder_exists(path) || dam.assets.contains_key(path) {
-        return http::json(409, &json!({"class": ["core/response"], "properties": {"message": format!("'{path}' already exists")}})).into();
+        return http::json(
+            409,
+            &json!({"class": ["core/response"], "properties": {"message": format!("'{path}' already exists")}}),
+        )
+        .into();
     }
     if !dam.folder_exists(parent_of(path)) {
         return http::json(config.parent_missing_status, &json!({"class": ["core/response"], "properties": {"message": format!("Parent of '{path}' does not exist")}}))

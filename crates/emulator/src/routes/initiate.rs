@@ -5,7 +5,10 @@ use std::sync::Arc;
 use hyper::header::{HeaderValue, SET_COOKIE};
 use serde_json::{json, Value};
 
-use super::{form_fields, folder_not_found, has_forbidden_char, inject_after, inject_before, path_before, require_auth, small_body, unix_now};
+use super::{
+    folder_not_found, form_fields, has_forbidden_char, inject_after, inject_before, path_before, require_auth,
+    small_body, unix_now,
+};
 use crate::config::{CompleteUri, DirectBinary, FaultRoute};
 use crate::context::{Context, ViolationKind};
 use crate::dam::PendingUpload;
@@ -50,13 +53,21 @@ fn answer(ctx: &Arc<Context>, req: &Request, folder: &str, names: &[&str], sizes
     }
     let parsed: Vec<Option<u64>> = sizes.iter().map(|s| s.trim().parse::<u64>().ok()).collect();
     if names.is_empty() || names.len() != sizes.len() || parsed.iter().any(Option::is_none) {
-        let detail = format!("{} fileName and {} fileSize values; every pair needs both, sizes must be numbers", names.len(), sizes.len());
+        let detail = format!(
+            "{} fileName and {} fileSize values; every pair needs both, sizes must be numbers",
+            names.len(),
+            sizes.len()
+        );
         if let Err(refusal) = ctx.violation(ViolationKind::MissingField, "POST", path, detail) {
             return refusal.into();
         }
     }
     if names.len() > config.max_files_per_initiate {
-        return http::text(400, format!("Too many files in one initiate: {} > {}", names.len(), config.max_files_per_initiate)).into();
+        return http::text(
+            400,
+            format!("Too many files in one initiate: {} > {}", names.len(), config.max_files_per_initiate),
+        )
+        .into();
     }
     if let Some(bad) = names.iter().find(|n| n.is_empty() || has_forbidden_char(n)) {
         return http::text(400, format!("Invalid file name '{bad}'")).into();
@@ -105,9 +116,14 @@ fn new_upload(ctx: &Context, folder: &str, name: &str, size: u64) -> (Value, Opt
     let asset_path = format!("{folder}/{name}");
     let id = uuid::Uuid::new_v4().simple().to_string();
     let uri_count = size.div_ceil(config.min_part_size).clamp(1, config.max_uris);
-    let expiry = if ctx.issue_expired(&asset_path) { unix_now().saturating_sub(1) } else { unix_now() + config.url_expiry_seconds };
-    let uris: Vec<String> =
-        (0..uri_count as u32).map(|k| format!("{}{}", ctx.blob_url, ctx.signer.part_url_path(&id, k, expiry))).collect();
+    let expiry = if ctx.issue_expired(&asset_path) {
+        unix_now().saturating_sub(1)
+    } else {
+        unix_now() + config.url_expiry_seconds
+    };
+    let uris: Vec<String> = (0..uri_count as u32)
+        .map(|k| format!("{}{}", ctx.blob_url, ctx.signer.part_url_path(&id, k, expiry)))
+        .collect();
     let mime_type = mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").to_string();
     let token = ctx.signer.upload_token(&id, &asset_path, size);
     let file = json!({

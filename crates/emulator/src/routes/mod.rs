@@ -176,7 +176,10 @@ mod tests {
         let fields = form_fields(b"fileName=a+b%23.jpg&fileSize=3&fileName=c");
         assert_eq!(field(&fields, "fileName"), Some("a b#.jpg"));
         assert_eq!(fields.len(), 3);
-        assert_eq!(path_before("/content/dam/x%20y.initiateUpload.json", ".initiateUpload.json").as_deref(), Some("/content/dam/x y"));
+        assert_eq!(
+            path_before("/content/dam/x%20y.initiateUpload.json", ".initiateUpload.json").as_deref(),
+            Some("/content/dam/x y")
+        );
         assert!(has_forbidden_char("a#b") && has_forbidden_char("a/b") && !has_forbidden_char("a,b=c@d+e;f"));
     }
 }
