@@ -22,6 +22,8 @@ pub enum ErrorCode {
     TooLarge,
     TooManyRequests,
     TimedOut,
+    /// An OS or Node code kept as is (`ENOENT`, `EACCES`, `EISDIR`, `ECONNRESET`, …).
+    System(&'static str),
 }
 
 impl ErrorCode {
@@ -40,7 +42,24 @@ impl ErrorCode {
             ErrorCode::TooLarge => "ETOOLARGE",
             ErrorCode::TooManyRequests => "ETOOMANYREQUESTS",
             ErrorCode::TimedOut => "ETIMEDOUT",
+            ErrorCode::System(code) => code,
         }
+    }
+
+    /// The Node-style code of an I/O error.
+    pub fn from_io(error: &std::io::Error) -> ErrorCode {
+        use std::io::ErrorKind::*;
+        ErrorCode::System(match error.kind() {
+            NotFound => "ENOENT",
+            PermissionDenied => "EACCES",
+            IsADirectory => "EISDIR",
+            ConnectionReset => "ECONNRESET",
+            ConnectionRefused => "ECONNREFUSED",
+            ConnectionAborted => "ECONNABORTED",
+            BrokenPipe => "EPIPE",
+            TimedOut => return ErrorCode::TimedOut,
+            _ => return ErrorCode::Unknown,
+        })
     }
 
     /// The code for a failed HTTP status (compat.md §9.3).
@@ -87,13 +106,22 @@ impl fmt::Display for ErrorCode {
 pub struct Error {
     code: ErrorCode,
     message: String,
+    /// Redacted diagnostics kept when the error is cloned.
+    detail: String,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
+impl Clone for Error {
+    /// A copy with the same code, message and diagnostics (the cause is kept as text).
+    fn clone(&self) -> Self {
+        Error { code: self.code, message: self.message.clone(), detail: self.detail(), source: None }
+    }
+}
+
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), source: None }
+        Error { code, message: message.into(), detail: String::new(), source: None }
     }
 
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -112,6 +140,20 @@ impl Error {
 
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Diagnostics for `innerStack`: the chain of causes, already redacted.
+    pub fn detail(&self) -> String {
+        let mut out = self.detail.clone();
+        let mut cause = self.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static));
+        while let Some(err) = cause {
+            if !out.is_empty() {
+                out.push_str("\ncaused by: ");
+            }
+            out.push_str(&crate::redact::redact(&err.to_string()));
+            cause = err.source();
+        }
+        out
     }
 }
 

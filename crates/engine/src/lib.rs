@@ -4,9 +4,19 @@
 //! planning, streaming, retries, the directory walk and naming rules, folder
 //! creation and events. The napi binding crate and the JS facade only adapt it.
 //!
-//! This crate is being built up issue by issue; today it holds the error model
-//! that every layer above maps onto the public `E…` codes.
+//! The main entry points: [`upload::Upload`] runs one call's transfer,
+//! [`folders::create_folder`] creates a folder, [`walk::walk`] and
+//! [`naming`] turn local trees into target paths.
 
 mod error;
+pub mod events;
+pub mod folders;
+pub mod http;
+pub mod naming;
+pub mod plan;
+pub mod redact;
+pub mod source;
+pub mod upload;
+pub mod walk;
 
 pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,137 @@
+//! Folder creation through `/api/assets` (compat.md §5.4, protocol.md §5).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use tokio_util::sync::CancellationToken;
+
+use crate::http::{self, Client, Request, RetryPolicy};
+use crate::{Error, ErrorCode, Result};
+
+/// How folder POSTs are sent (`httpOptions.headers`, `cloudClient`).
+#[derive(Clone, Debug)]
+pub struct FolderOptions {
+    pub headers: Vec<(String, String)>,
+    /// Total attempts (default 3).
+    pub attempts: u32,
+    /// Wait before retry n = `delay * multiplier^(n-1)` (default 1000 ms, ×2).
+    pub delay: Duration,
+    pub multiplier: u32,
+    pub idle_timeout: Option<Duration>,
+    /// Also retry 404 (`eventuallyConsistentCreate`).
+    pub eventually_consistent: bool,
+}
+
+impl Default for FolderOptions {
+    fn default() -> Self {
+        FolderOptions {
+            headers: Vec::new(),
+            attempts: 3,
+            delay: Duration::from_millis(1000),
+            multiplier: 2,
+            idle_timeout: Some(Duration::from_millis(60_000)),
+            eventually_consistent: false,
+        }
+    }
+}
+
+/// The result of one folder POST that did not fail.
+#[derive(Debug)]
+pub struct FolderCreated {
+    /// false: it existed already (409).
+    pub created: bool,
+    pub elapsed: Duration,
+    pub retry_errors: Vec<Error>,
+}
+
+/// `POST <prefix>/api/assets/<path minus /content/dam>` for folder `path`
+/// (decoded, e.g. `/content/dam/a b`) titled `title`.
+pub async fn create_folder(
+    client: &Client,
+    options: &FolderOptions,
+    url_prefix: &str,
+    path: &str,
+    title: &str,
+    cancel: &CancellationToken,
+) -> Result<FolderCreated> {
+    let relative = path.strip_prefix("/content/dam").unwrap_or(path);
+    let encoded: String = relative
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("/{}", percent_encoding::utf8_percent_encode(s, SEGMENT)))
+        .collect();
+    let url = format!("{url_prefix}/api/assets{encoded}");
+    let body = Bytes::from(serde_json::json!({"class": "assetFolder", "properties": {"jcr:title": title}}).to_string());
+    let mut headers = http::header_map(&options.headers);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let send = Request {
+        method: Method::POST,
+        url: &url,
+        headers,
+        body: Box::new(move |_| Ok(reqwest::Body::from(body.clone()))),
+        cookies: None,
+    };
+    // The reference's cloud client waits 1000 ms × 2^(attempt−1): the first retry waits `delay`.
+    let policy = RetryPolicy {
+        attempts: options.attempts.max(1),
+        delay: options.delay / options.multiplier.max(1),
+        multiplier: options.multiplier,
+        retry_all_errors: false,
+        idle_timeout: options.idle_timeout,
+    };
+    let started = Instant::now();
+    let mut retry_errors = Vec::new();
+    let mut attempt = 1;
+    loop {
+        let outcome = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(http::cancelled_error()),
+            outcome = client.attempt(&send, &policy) => outcome,
+        };
+        let failure = match outcome {
+            Ok(_) => return Ok(FolderCreated { created: true, elapsed: started.elapsed(), retry_errors }),
+            Err(f) if f.status == Some(StatusCode::CONFLICT) => {
+                return Ok(FolderCreated { created: false, elapsed: Duration::ZERO, retry_errors })
+            }
+            Err(f) => f,
+        };
+        let retryable = match failure.status {
+            Some(s) => {
+                s.is_server_error()
+                    || s == StatusCode::TOO_MANY_REQUESTS
+                    || (options.eventually_consistent && s == StatusCode::NOT_FOUND)
+            }
+            None => failure.error.code() != ErrorCode::UserCancelled,
+        };
+        if !retryable || attempt >= policy.attempts {
+            return Err(folder_error(failure));
+        }
+        retry_errors.push(folder_error_ref(&failure));
+        let wait = failure.retry_after.unwrap_or_else(|| policy.wait_before(attempt));
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(http::cancelled_error()),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        attempt += 1;
+    }
+}
+
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'(').remove(b')');
+
+/// Folder POSTs map 413 and 429 to `EUNKNOWN` (compat.md §9.3).
+fn folder_error(failure: http::Failure) -> Error {
+    match failure.status {
+        Some(s) if s == StatusCode::PAYLOAD_TOO_LARGE || s == StatusCode::TOO_MANY_REQUESTS => {
+            Error::new(ErrorCode::Unknown, failure.error.message().to_string())
+        }
+        _ => failure.error,
+    }
+}
+
+fn folder_error_ref(failure: &http::Failure) -> Error {
+    folder_error(http::Failure { error: failure.error.clone(), status: failure.status, retry_after: None })
+}

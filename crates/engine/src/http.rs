@@ -1,0 +1,419 @@
+//! One pooled keep-alive HTTP client, retries as compat.md §2.3 says, an idle
+//! timeout that fails an attempt when no byte moves either way, the per-call
+//! cookie store for the AEM origin, and errors that never carry a URL query.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, RETRY_AFTER, SET_COOKIE, USER_AGENT};
+use reqwest::{Method, StatusCode};
+use tokio_util::sync::CancellationToken;
+
+use crate::redact::redact_url;
+use crate::{Error, ErrorCode, Result};
+
+pub const USER_AGENT_VALUE: &str = concat!("aem-upload-rs/", env!("CARGO_PKG_VERSION"));
+
+/// How the client connects.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// Accept invalid TLS certificates (`agent.rejectUnauthorized: false`). Off by default.
+    pub accept_invalid_certs: bool,
+    /// Extra PEM root certificates (`agent.ca`).
+    pub ca_pem: Vec<Vec<u8>>,
+    /// An HTTP(S) proxy URL (`agent.proxy`).
+    pub proxy: Option<String>,
+}
+
+/// The pooled client every request of a call goes through.
+#[derive(Clone)]
+pub struct Client {
+    inner: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(options: &ClientOptions) -> Result<Client> {
+        let mut builder = reqwest::Client::builder()
+            // Presigned-URL redirects are not followed; AEM does not redirect these routes.
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(64)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .danger_accept_invalid_certs(options.accept_invalid_certs);
+        builder =
+            match &options.proxy {
+                Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| {
+                    Error::new(ErrorCode::InvalidOptions, format!("Invalid proxy: {}", e.without_url()))
+                })?),
+                // Like the reference, environment proxy variables are not read.
+                None => builder.no_proxy(),
+            };
+        for pem in &options.ca_pem {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| Error::new(ErrorCode::InvalidOptions, format!("Invalid CA certificate: {e}")))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let inner = builder.build().map_err(|e| {
+            Error::new(ErrorCode::Unknown, format!("Cannot create the HTTP client: {}", e.without_url()))
+        })?;
+        Ok(Client { inner })
+    }
+}
+
+/// When and how often an operation is retried.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Total attempts (1 + retryCount).
+    pub attempts: u32,
+    /// Wait before retry n is `delay * multiplier^n` plus 0–99 ms jitter.
+    pub delay: Duration,
+    pub multiplier: u32,
+    /// Retry any non-2xx, 404 included (`eventuallyConsistentCreate`).
+    pub retry_all_errors: bool,
+    /// Idle timeout of one attempt; `None`: none.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl RetryPolicy {
+    pub fn wait_before(&self, retry: u32) -> Duration {
+        let factor = (self.multiplier.max(1) as u64).saturating_pow(retry);
+        let base = self.delay.saturating_mul(factor.min(u32::MAX as u64) as u32);
+        base + Duration::from_millis(jitter_ms())
+    }
+}
+
+fn jitter_ms() -> u64 {
+    // Only spreads retries apart; no need for a real random source.
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    (nanos as u64 / 7) % 100
+}
+
+/// Last time a byte moved, for the idle timeout.
+#[derive(Clone)]
+pub struct Activity {
+    base: Instant,
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity { base: Instant::now(), last_ms: Arc::new(AtomicU64::new(0)) }
+    }
+}
+
+impl Activity {
+    pub fn touch(&self) {
+        self.last_ms.store(self.base.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.base.elapsed().saturating_sub(last)
+    }
+}
+
+/// Runs `fut`, failing with `ETIMEDOUT` when `activity` shows no progress for `timeout`.
+pub async fn idle_timeout<T>(
+    fut: impl Future<Output = Result<T>>,
+    activity: &Activity,
+    timeout: Option<Duration>,
+) -> Result<T> {
+    let Some(timeout) = timeout else { return fut.await };
+    activity.touch();
+    tokio::pin!(fut);
+    loop {
+        let wait = timeout.saturating_sub(activity.idle_for());
+        tokio::select! {
+            out = &mut fut => return out,
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(1))) => {
+                if activity.idle_for() >= timeout {
+                    return Err(Error::new(ErrorCode::TimedOut, format!("No data moved for {} ms", timeout.as_millis())));
+                }
+            }
+        }
+    }
+}
+
+/// The per-call cookie store for the AEM origin: seeded from a user `Cookie`
+/// header, fed by `Set-Cookie` answers, replayed on every AEM request and
+/// never on blob URLs.
+#[derive(Default)]
+pub struct CookieJar {
+    cookies: Mutex<BTreeMap<String, String>>,
+}
+
+impl CookieJar {
+    pub fn seed(&self, header: &str) {
+        let mut cookies = self.cookies.lock().unwrap();
+        for pair in header.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                cookies.insert(name.trim().to_string(), value.trim().to_string());
+            }
+        }
+    }
+
+    pub fn absorb(&self, headers: &HeaderMap) {
+        let mut cookies = self.cookies.lock().unwrap();
+        for value in headers.get_all(SET_COOKIE) {
+            if let Some((name, value)) =
+                value.to_str().ok().and_then(|v| v.split(';').next()).and_then(|p| p.split_once('='))
+            {
+                cookies.insert(name.trim().to_string(), value.trim().to_string());
+            }
+        }
+    }
+
+    pub fn header(&self) -> Option<HeaderValue> {
+        let cookies = self.cookies.lock().unwrap();
+        if cookies.is_empty() {
+            return None;
+        }
+        let joined = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        HeaderValue::from_str(&joined).ok()
+    }
+}
+
+/// Builds a request body for each attempt, so a retry resends the same bytes.
+pub type BodyFactory<'a> = Box<dyn Fn(&Activity) -> Result<reqwest::Body> + Send + Sync + 'a>;
+
+/// A request to send, possibly several times.
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub headers: HeaderMap,
+    /// Rebuilt for every attempt.
+    pub body: BodyFactory<'a>,
+    pub cookies: Option<&'a CookieJar>,
+}
+
+/// A finished response: status, headers and the whole (small) body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Why an attempt failed, and whether it may be retried.
+pub struct Failure {
+    pub error: Error,
+    pub status: Option<StatusCode>,
+    pub retry_after: Option<Duration>,
+}
+
+impl Client {
+    /// One attempt: send, read the whole answer, fail on a non-2xx.
+    pub async fn attempt(&self, send: &Request<'_>, policy: &RetryPolicy) -> std::result::Result<Answer, Failure> {
+        let activity = Activity::default();
+        let run = async {
+            let mut headers = send.headers.clone();
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+            if let Some(cookie) = send.cookies.and_then(CookieJar::header) {
+                headers.insert(COOKIE, cookie);
+            }
+            let body = (send.body)(&activity)?;
+            let response = self
+                .inner
+                .request(send.method.clone(), send.url)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| transport_error(e, send.url))?;
+            activity.touch();
+            let status = response.status();
+            let headers = response.headers().clone();
+            if let Some(jar) = send.cookies {
+                jar.absorb(&headers);
+            }
+            let mut response = response;
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(e, send.url))? {
+                activity.touch();
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Answer { status, headers, body: body.into() })
+        };
+        match idle_timeout(run, &activity, policy.idle_timeout).await {
+            Ok(answer) if answer.status.is_success() => Ok(answer),
+            Ok(answer) => Err(Failure {
+                error: Error::http_status(answer.status.as_u16()),
+                status: Some(answer.status),
+                retry_after: retry_after(&answer.headers),
+            }),
+            Err(error) => Err(Failure { error, status: None, retry_after: None }),
+        }
+    }
+
+    /// Sends with retries. Each retried attempt's error goes to `retried`.
+    /// Cancellation ends the wait at once with `EUSERCANCELLED`.
+    pub async fn send(
+        &self,
+        send: &Request<'_>,
+        policy: &RetryPolicy,
+        cancel: &CancellationToken,
+        retried: &mut (dyn FnMut(&Error) + std::marker::Send),
+    ) -> std::result::Result<Answer, Failure> {
+        let mut attempt = 1;
+        loop {
+            let outcome = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(cancelled_failure()),
+                outcome = self.attempt(send, policy) => outcome,
+            };
+            let failure = match outcome {
+                Ok(answer) => return Ok(answer),
+                Err(failure) => failure,
+            };
+            if attempt >= policy.attempts || !is_retryable(&failure, policy) {
+                return Err(failure);
+            }
+            retried(&failure.error);
+            let wait = failure.retry_after.unwrap_or_else(|| policy.wait_before(attempt));
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(cancelled_failure()),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            attempt += 1;
+        }
+    }
+}
+
+pub fn cancelled_error() -> Error {
+    Error::new(ErrorCode::UserCancelled, "Upload cancelled by user")
+}
+
+fn cancelled_failure() -> Failure {
+    Failure { error: cancelled_error(), status: None, retry_after: None }
+}
+
+fn is_retryable(failure: &Failure, policy: &RetryPolicy) -> bool {
+    match failure.status {
+        Some(status) => policy.retry_all_errors || status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
+        None => matches!(failure.error.code(), ErrorCode::TimedOut | ErrorCode::System(_) | ErrorCode::Unknown),
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// A transport error without the URL (which may hold a signature).
+fn transport_error(error: reqwest::Error, url: &str) -> Error {
+    let code = if error.is_timeout() {
+        ErrorCode::TimedOut
+    } else {
+        io_code(&error).unwrap_or(ErrorCode::System(if error.is_connect() { "ECONNREFUSED" } else { "ECONNRESET" }))
+    };
+    let what = if error.is_connect() { "connect to" } else { "send request to" };
+    let message = format!("Failed to {what} {}: {}", redact_url(url), root_cause(&error));
+    Error::new(code, message).with_source(error.without_url())
+}
+
+fn io_code(error: &(dyn std::error::Error + 'static)) -> Option<ErrorCode> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(err) = cause {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return match ErrorCode::from_io(io) {
+                ErrorCode::Unknown => None,
+                code => Some(code),
+            };
+        }
+        cause = err.source();
+    }
+    None
+}
+
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = error.to_string();
+    let mut cause = error.source();
+    while let Some(err) = cause {
+        last = err.to_string();
+        cause = err.source();
+    }
+    crate::redact::redact(&last)
+}
+
+/// Parses `name: value` pairs into a header map, dropping invalid ones.
+pub fn header_map(pairs: &[(String, String)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            map.insert(name, value);
+        }
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_grow_exponentially() {
+        let policy = RetryPolicy {
+            attempts: 4,
+            delay: Duration::from_millis(5000),
+            multiplier: 2,
+            retry_all_errors: false,
+            idle_timeout: None,
+        };
+        let w1 = policy.wait_before(1).as_millis();
+        let w3 = policy.wait_before(3).as_millis();
+        assert!((10_000..10_100).contains(&w1), "{w1}");
+        assert!((40_000..40_100).contains(&w3), "{w3}");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn cookie_jar_seeds_absorbs_and_renders() {
+        let jar = CookieJar::default();
+        jar.seed("a=1; b=2");
+        let mut h = HeaderMap::new();
+        h.append(SET_COOKIE, HeaderValue::from_static("Affinity-cookie=n1; Path=/; HttpOnly"));
+        h.append(SET_COOKIE, HeaderValue::from_static("a=3"));
+        jar.absorb(&h);
+        assert_eq!(jar.header().unwrap(), "Affinity-cookie=n1; a=3; b=2");
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_fires_only_without_progress() {
+        let activity = Activity::default();
+        let a = activity.clone();
+        let busy = async move {
+            for _ in 0..6 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                a.touch();
+            }
+            Ok(())
+        };
+        assert!(idle_timeout(busy, &activity, Some(Duration::from_millis(60))).await.is_ok());
+        let stalled = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(())
+        };
+        let err = idle_timeout(stalled, &Activity::default(), Some(Duration::from_millis(30))).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TimedOut);
+    }
+}

@@ -1,0 +1,249 @@
+//! Where a file's bytes come from, and part bodies built from them: positioned
+//! reads from disk (streamed in chunks for large parts), or zero-copy slices
+//! of an in-memory buffer. A source that turns out shorter or longer than
+//! declared fails the file; it never sends other bytes.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures_util::stream;
+
+use crate::http::Activity;
+use crate::{Error, ErrorCode, Result};
+
+/// Parts up to this size are read whole; larger ones stream in chunks of it.
+const CHUNK: u64 = 256 * 1024;
+
+/// A file's bytes.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Read from disk at upload time.
+    Path(PathBuf),
+    /// Held in memory (a JS Buffer, without copying).
+    Bytes(Bytes),
+}
+
+/// The first source failure seen while a body streamed; it decides the
+/// file's error instead of the transport error it caused.
+#[derive(Clone, Default)]
+pub struct SourceFault(Arc<Mutex<Option<Error>>>);
+
+impl SourceFault {
+    pub fn get(&self) -> Option<Error> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn take(&self) -> Option<Error> {
+        self.0.lock().unwrap().take()
+    }
+
+    fn set(&self, error: Error) -> Error {
+        let copy = Error::new(error.code(), error.message().to_string());
+        self.0.lock().unwrap().get_or_insert(error);
+        copy
+    }
+}
+
+pub fn size_mismatch(name: &str, declared: u64, actual: u64) -> Error {
+    Error::new(
+        ErrorCode::InvalidOptions,
+        format!("Source size mismatch for '{name}': declared {declared} bytes, source has {actual} bytes"),
+    )
+}
+
+/// An open file shared by the parts of one upload.
+#[derive(Clone)]
+pub struct OpenSource {
+    inner: OpenInner,
+    name: Arc<str>,
+    declared: u64,
+}
+
+#[derive(Clone)]
+enum OpenInner {
+    File(Arc<std::fs::File>),
+    Bytes(Bytes),
+}
+
+impl OpenSource {
+    /// Opens a source and checks its length against the declared size.
+    pub fn open(source: &Source, name: &str, declared: u64) -> Result<OpenSource> {
+        let inner = match source {
+            Source::Bytes(bytes) => {
+                if bytes.len() as u64 != declared {
+                    return Err(size_mismatch(name, declared, bytes.len() as u64));
+                }
+                OpenInner::Bytes(bytes.clone())
+            }
+            Source::Path(path) => {
+                let file = std::fs::File::open(path).map_err(|e| io_error(&e, path))?;
+                let meta = file.metadata().map_err(|e| io_error(&e, path))?;
+                if meta.is_dir() {
+                    return Err(Error::new(
+                        ErrorCode::System("EISDIR"),
+                        format!("EISDIR: illegal operation on a directory, read '{}'", path.display()),
+                    ));
+                }
+                if meta.len() != declared {
+                    return Err(size_mismatch(name, declared, meta.len()));
+                }
+                OpenInner::File(Arc::new(file))
+            }
+        };
+        Ok(OpenSource { inner, name: name.into(), declared })
+    }
+
+    /// The body of bytes `[start, end)`, touching `activity` as it is sent.
+    pub fn body(&self, start: u64, end: u64, activity: &Activity, fault: &SourceFault) -> Result<reqwest::Body> {
+        match &self.inner {
+            OpenInner::Bytes(bytes) => Ok(reqwest::Body::from(bytes.slice(start as usize..end as usize))),
+            OpenInner::File(file) => {
+                let file = Arc::clone(file);
+                let (name, declared, activity, fault) =
+                    (Arc::clone(&self.name), self.declared, activity.clone(), fault.clone());
+                let chunks = stream::unfold(start, move |offset| {
+                    let (file, name, activity, fault) =
+                        (Arc::clone(&file), Arc::clone(&name), activity.clone(), fault.clone());
+                    async move {
+                        if offset >= end {
+                            return None;
+                        }
+                        let want = (end - offset).min(CHUNK) as usize;
+                        let read = tokio::task::spawn_blocking(move || read_exact_at(&file, offset, want)).await;
+                        let chunk = match read {
+                            Ok(Ok(chunk)) if chunk.len() == want => chunk,
+                            Ok(Ok(chunk)) => {
+                                let actual = offset + chunk.len() as u64;
+                                return Some((Err(fault.set(size_mismatch(&name, declared, actual))), end));
+                            }
+                            Ok(Err(e)) => {
+                                return Some((Err(fault.set(Error::new(ErrorCode::from_io(&e), e.to_string()))), end))
+                            }
+                            Err(e) => {
+                                return Some((Err(fault.set(Error::new(ErrorCode::Unknown, e.to_string()))), end))
+                            }
+                        };
+                        activity.touch();
+                        Some((Ok::<Bytes, Error>(chunk), offset + want as u64))
+                    }
+                });
+                Ok(reqwest::Body::wrap_stream(chunks))
+            }
+        }
+    }
+
+    /// Bytes `[start, end)` whole (create-asset chunks).
+    pub async fn read(&self, start: u64, end: u64) -> Result<Bytes> {
+        match &self.inner {
+            OpenInner::Bytes(bytes) => Ok(bytes.slice(start as usize..end as usize)),
+            OpenInner::File(file) => {
+                let file = Arc::clone(file);
+                let want = (end - start) as usize;
+                let chunk = tokio::task::spawn_blocking(move || read_exact_at(&file, start, want))
+                    .await
+                    .map_err(|e| Error::new(ErrorCode::Unknown, e.to_string()))?
+                    .map_err(|e| Error::new(ErrorCode::from_io(&e), e.to_string()))?;
+                if chunk.len() != want {
+                    return Err(size_mismatch(&self.name, self.declared, start + chunk.len() as u64));
+                }
+                Ok(chunk)
+            }
+        }
+    }
+
+    /// After the last part: the file must still have exactly the declared length.
+    pub fn check_unchanged(&self) -> Result<()> {
+        if let OpenInner::File(file) = &self.inner {
+            let len = file.metadata().map_err(|e| Error::new(ErrorCode::from_io(&e), e.to_string()))?.len();
+            if len != self.declared {
+                return Err(size_mismatch(&self.name, self.declared, len));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn io_error(error: &std::io::Error, path: &std::path::Path) -> Error {
+    let code = ErrorCode::from_io(error);
+    let label = match code {
+        ErrorCode::System(c) => c,
+        _ => "EIO",
+    };
+    Error::new(code, format!("{label}: {}, open '{}'", error_text(error), path.display()))
+}
+
+fn error_text(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    // "No such file or directory (os error 2)" -> "no such file or directory", like Node.
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, offset: u64, want: usize) -> std::io::Result<Bytes> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; want];
+    let mut filled = 0;
+    while filled < want {
+        let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    buf.truncate(filled);
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &std::fs::File, offset: u64, want: usize) -> std::io::Result<Bytes> {
+    use std::os::windows::fs::FileExt;
+    let mut buf = vec![0u8; want];
+    let mut filled = 0;
+    while filled < want {
+        let n = file.seek_read(&mut buf[filled..], offset + filled as u64)?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    buf.truncate(filled);
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_checks_length_and_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        std::fs::write(&path, b"hello").unwrap();
+        assert!(OpenSource::open(&Source::Path(path.clone()), "f.bin", 5).is_ok());
+        let err = OpenSource::open(&Source::Path(path), "f.bin", 6).err().unwrap();
+        assert_eq!(err.message(), "Source size mismatch for 'f.bin': declared 6 bytes, source has 5 bytes");
+        let err = OpenSource::open(&Source::Path(dir.path().join("none")), "none", 1).err().unwrap();
+        assert_eq!(err.code().as_str(), "ENOENT");
+        assert!(err.message().starts_with("ENOENT: no such file or directory, open '"), "{}", err.message());
+        let err = OpenSource::open(&Source::Path(dir.path().to_path_buf()), "d", 1).err().unwrap();
+        assert_eq!(err.code().as_str(), "EISDIR");
+        let err = OpenSource::open(&Source::Bytes(Bytes::from_static(b"ab")), "b", 3).err().unwrap();
+        assert_eq!(err.code(), ErrorCode::InvalidOptions);
+    }
+
+    #[test]
+    fn positioned_reads_stop_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(&read_exact_at(&file, 3, 4).unwrap()[..], b"3456");
+        assert_eq!(&read_exact_at(&file, 8, 4).unwrap()[..], b"89");
+    }
+}

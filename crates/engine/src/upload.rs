@@ -1,0 +1,881 @@
+//! The transfer of one call: pre-validation, initiate batches, part PUTs,
+//! completes, and the create-asset servlet fallback (protocol.md §1–§6).
+//!
+//! Concurrency: initiates overlap once the first answer has decided the mode;
+//! part PUTs of all files share `max_concurrent` permits; completes run
+//! concurrently. Every file ends with exactly one terminal event.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{stream, StreamExt};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{Event, EventSink, LogLevel};
+use crate::http::{self, Client, CookieJar, Failure, Request, RetryPolicy};
+use crate::naming::unsupported_name;
+use crate::plan::PartPlan;
+use crate::redact::redact_url;
+use crate::source::{size_mismatch, OpenSource, Source, SourceFault};
+use crate::{Error, ErrorCode, Result};
+
+/// Files per initiate request.
+pub const MAX_BATCH: usize = 100;
+/// Chunk size of the create-asset servlet.
+pub const CREATE_ASSET_CHUNK: u64 = 10 * 1024 * 1024;
+/// Files initiated but not yet finished, so URLs are not handed out long before use.
+const INITIATED_WINDOW: usize = 1000;
+/// Initiates in flight once the mode is known.
+const INITIATES_IN_FLIGHT: usize = 4;
+
+/// Options of one call (compat.md §2).
+#[derive(Clone, Debug)]
+pub struct UploadOptions {
+    /// Part PUTs in flight across the call.
+    pub max_concurrent: usize,
+    pub retry_count: u32,
+    pub retry_delay: Duration,
+    pub idle_timeout: Option<Duration>,
+    /// User headers: AEM requests only, never presigned URLs.
+    pub headers: Vec<(String, String)>,
+    /// `cloudClient.eventuallyConsistentCreate`: retry any non-2xx, 404 included.
+    pub eventually_consistent: bool,
+    /// Send `Event::Log` lines.
+    pub log: bool,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        UploadOptions {
+            max_concurrent: 5,
+            retry_count: 3,
+            retry_delay: Duration::from_millis(5000),
+            idle_timeout: Some(Duration::from_millis(60_000)),
+            headers: Vec::new(),
+            eventually_consistent: false,
+            log: false,
+        }
+    }
+}
+
+/// One file of a call.
+#[derive(Clone, Debug)]
+pub struct UploadFile {
+    /// Absolute, encoded target URL of the asset.
+    pub target_url: String,
+    pub size: u64,
+    pub source: Source,
+    pub create_version: bool,
+    pub version_label: Option<String>,
+    pub version_comment: Option<String>,
+    pub replace: bool,
+    /// Added to every part PUT of the file.
+    pub part_headers: Vec<(String, String)>,
+}
+
+/// Cancels a whole call or single files of it.
+#[derive(Clone)]
+pub struct Cancel {
+    call: CancellationToken,
+    files: Arc<Vec<CancellationToken>>,
+}
+
+impl Cancel {
+    pub fn new(files: usize) -> Cancel {
+        let call = CancellationToken::new();
+        let files = (0..files).map(|_| call.child_token()).collect();
+        Cancel { call, files: Arc::new(files) }
+    }
+
+    pub fn cancel(&self) {
+        self.call.cancel();
+    }
+
+    pub fn cancel_file(&self, index: usize) {
+        if let Some(token) = self.files.get(index) {
+            token.cancel();
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.call.is_cancelled()
+    }
+
+    fn file(&self, index: usize) -> &CancellationToken {
+        &self.files[index]
+    }
+}
+
+/// What the transfer step reports besides its events.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Time of the transfer step.
+    pub total_time: Duration,
+    /// Errors of attempts that were retried (at most 1000).
+    pub retry_errors: Vec<Error>,
+}
+
+/// The answer for one file of an initiate.
+struct FileInit {
+    token: String,
+    uris: Vec<String>,
+    min_part_size: u64,
+    max_part_size: u64,
+    mime_type: Arc<str>,
+    complete_url: String,
+}
+
+enum BatchOutcome {
+    Direct(Vec<FileInit>),
+    NoDirectBinary,
+    Failed(Error),
+    Cancelled,
+}
+
+enum PartsError {
+    /// Blob storage answered 403: the URLs expired or were refused.
+    Refused,
+    Failed(Error),
+}
+
+#[derive(Default)]
+struct FileState {
+    started: AtomicBool,
+    done: AtomicBool,
+    transferred: AtomicU64,
+}
+
+/// One call's transfer.
+pub struct Upload {
+    client: Client,
+    files: Vec<UploadFile>,
+    options: UploadOptions,
+    sink: Arc<dyn EventSink>,
+    cancel: Cancel,
+    cookies: CookieJar,
+    aem_headers: HeaderMap,
+    state: Vec<FileState>,
+    part_permits: Semaphore,
+    complete_permits: Semaphore,
+    retry_errors: Mutex<Vec<Error>>,
+}
+
+impl Upload {
+    pub fn new(
+        client: Client,
+        files: Vec<UploadFile>,
+        options: UploadOptions,
+        sink: Arc<dyn EventSink>,
+        cancel: Cancel,
+    ) -> Arc<Upload> {
+        let cookies = CookieJar::default();
+        let mut user_headers = Vec::new();
+        for (name, value) in &options.headers {
+            if name.eq_ignore_ascii_case("cookie") {
+                cookies.seed(value);
+            } else {
+                user_headers.push((name.clone(), value.clone()));
+            }
+        }
+        let state = files.iter().map(|_| FileState::default()).collect();
+        let concurrency = options.max_concurrent.max(1);
+        Arc::new(Upload {
+            client,
+            aem_headers: http::header_map(&user_headers),
+            files,
+            state,
+            sink,
+            cancel,
+            cookies,
+            part_permits: Semaphore::new(concurrency),
+            complete_permits: Semaphore::new((concurrency * 2).max(8)),
+            retry_errors: Mutex::new(Vec::new()),
+            options,
+        })
+    }
+
+    /// Runs the transfer step; every file gets exactly one terminal event before it returns.
+    pub async fn run(self: &Arc<Self>) -> Summary {
+        let started = Instant::now();
+        let mut eligible = Vec::new();
+        for index in 0..self.files.len() {
+            match self.prevalidate(index) {
+                Ok(()) => eligible.push(index),
+                Err(error) => self.fail(index, error, None),
+            }
+        }
+        let batches = self.batches(&eligible);
+        let mut tasks = Vec::new();
+        let mut batches = batches.into_iter();
+        let window = Arc::new(Semaphore::new(INITIATED_WINDOW));
+        if let Some(first) = batches.next() {
+            match self.initiate(&first).await {
+                BatchOutcome::NoDirectBinary => {
+                    self.log(
+                        LogLevel::Info,
+                        "Direct binary upload is not enabled; using the create-asset servlet".into(),
+                    );
+                    self.create_asset_all(&eligible).await;
+                    return self.finish(started);
+                }
+                outcome => tasks.extend(self.dispatch(&first, outcome, None)),
+            }
+            let rest = stream::iter(batches)
+                .map(|batch| {
+                    let window = Arc::clone(&window);
+                    async move {
+                        let permit = tokio::select! {
+                            biased;
+                            _ = self.cancel.call.cancelled() => None,
+                            permit = window.acquire_many_owned(batch.len() as u32) => permit.ok(),
+                        };
+                        let outcome = self.initiate(&batch).await;
+                        self.dispatch(&batch, outcome, permit)
+                    }
+                })
+                .buffered(INITIATES_IN_FLIGHT)
+                .collect::<Vec<_>>()
+                .await;
+            tasks.extend(rest.into_iter().flatten());
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        self.finish(started)
+    }
+
+    fn finish(self: &Arc<Self>, started: Instant) -> Summary {
+        for index in 0..self.files.len() {
+            if !self.state[index].done.load(Ordering::Acquire) {
+                if self.cancel.file(index).is_cancelled() {
+                    self.cancelled(index, None);
+                } else {
+                    self.fail(index, Error::new(ErrorCode::Unknown, "File was not transferred"), None);
+                }
+            }
+        }
+        Summary { total_time: started.elapsed(), retry_errors: std::mem::take(&mut *self.retry_errors.lock().unwrap()) }
+    }
+
+    // ----- files and events -----
+
+    fn target_name(&self, index: usize) -> String {
+        let url = &self.files[index].target_url;
+        let path = url.split(['?', '#']).next().unwrap_or(url);
+        let last = path.rsplit('/').next().unwrap_or("");
+        percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned()
+    }
+
+    /// The target URL minus its last segment (encoding kept, query dropped).
+    fn folder_url(&self, index: usize) -> String {
+        let url = &self.files[index].target_url;
+        let path = url.split(['?', '#']).next().unwrap_or(url);
+        match path.rfind('/') {
+            Some(i) => path[..i].to_string(),
+            None => path.to_string(),
+        }
+    }
+
+    fn prevalidate(&self, index: usize) -> Result<()> {
+        let file = &self.files[index];
+        if file.size == 0 {
+            return Err(Error::new(ErrorCode::Unknown, "File cannot be uploaded: Empty file"));
+        }
+        let name = self.target_name(index);
+        if let Some(message) = unsupported_name(&name) {
+            return Err(Error::new(ErrorCode::Unknown, message));
+        }
+        match &file.source {
+            Source::Bytes(bytes) if bytes.len() as u64 != file.size => {
+                Err(size_mismatch(&name, file.size, bytes.len() as u64))
+            }
+            Source::Bytes(_) => Ok(()),
+            // Opening (and with it the size check) proves the file readable; the
+            // handle is dropped so that thousands of files hold no descriptors.
+            Source::Path(_) => OpenSource::open(&file.source, &name, file.size).map(drop),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        self.sink.emit(event);
+    }
+
+    fn log(&self, level: LogLevel, message: String) {
+        if self.options.log {
+            self.emit(Event::Log { level, message });
+        }
+    }
+
+    fn start(&self, index: usize) {
+        if !self.state[index].started.swap(true, Ordering::AcqRel) {
+            self.log(
+                LogLevel::Info,
+                format!("Upload START '{}': {} bytes", self.target_name(index), self.files[index].size),
+            );
+            self.emit(Event::FileStart { file: index });
+        }
+    }
+
+    fn progress(&self, index: usize, transferred: u64, mime_type: &Arc<str>) {
+        let state = &self.state[index];
+        // Never decreasing: after a re-initiate, values not above the last are dropped.
+        if state.transferred.fetch_max(transferred, Ordering::AcqRel) < transferred
+            && !state.done.load(Ordering::Acquire)
+        {
+            self.emit(Event::FileProgress { file: index, transferred, mime_type: Arc::clone(mime_type) });
+        }
+    }
+
+    fn claim_terminal(&self, index: usize) -> bool {
+        !self.state[index].done.swap(true, Ordering::AcqRel)
+    }
+
+    fn end(&self, index: usize, mime_type: Arc<str>) {
+        if self.claim_terminal(index) {
+            self.log(
+                LogLevel::Info,
+                format!("Upload COMPLETE '{}': {} bytes", self.target_name(index), self.files[index].size),
+            );
+            self.emit(Event::FileEnd { file: index, mime_type });
+        }
+    }
+
+    fn fail(&self, index: usize, error: Error, mime_type: Option<Arc<str>>) {
+        if error.code() == ErrorCode::UserCancelled {
+            return self.cancelled(index, mime_type);
+        }
+        if self.claim_terminal(index) {
+            self.log(LogLevel::Error, format!("Upload FAILED '{}': '{}'", self.target_name(index), error.message()));
+            self.emit(Event::FileError { file: index, error, mime_type });
+        }
+    }
+
+    fn cancelled(&self, index: usize, mime_type: Option<Arc<str>>) {
+        if self.claim_terminal(index) {
+            self.emit(Event::FileCancelled { file: index, mime_type });
+        }
+    }
+
+    fn record_retry(&self, error: &Error) {
+        self.log(LogLevel::Warn, format!("Retrying after: {}", error.message()));
+        let mut errors = self.retry_errors.lock().unwrap();
+        if errors.len() < 1000 {
+            errors.push(error.clone());
+        }
+    }
+
+    fn aem_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            attempts: self.options.retry_count.saturating_add(1),
+            delay: self.options.retry_delay,
+            multiplier: 2,
+            retry_all_errors: self.options.eventually_consistent,
+            idle_timeout: self.options.idle_timeout,
+        }
+    }
+
+    // ----- initiate -----
+
+    /// Files grouped by folder URL (even when not adjacent), ≤ 100 per batch,
+    /// list order inside a group, groups in order of first appearance.
+    fn batches(&self, eligible: &[usize]) -> Vec<Vec<usize>> {
+        let mut order: Vec<String> = Vec::new();
+        let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+        for &index in eligible {
+            let folder = self.folder_url(index);
+            groups.entry(folder.clone()).or_insert_with(|| {
+                order.push(folder);
+                Vec::new()
+            });
+            groups.get_mut(&self.folder_url(index)).unwrap().push(index);
+        }
+        order
+            .into_iter()
+            .flat_map(|folder| {
+                groups.remove(&folder).unwrap().chunks(MAX_BATCH).map(<[usize]>::to_vec).collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    async fn initiate(&self, batch: &[usize]) -> BatchOutcome {
+        let live: Vec<usize> = batch.iter().copied().filter(|&i| !self.cancel.file(i).is_cancelled()).collect();
+        if live.is_empty() || self.cancel.is_cancelled() {
+            return BatchOutcome::Cancelled;
+        }
+        for &index in batch {
+            self.start(index);
+        }
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            for &index in batch {
+                form.append_pair("fileName", &self.target_name(index));
+                form.append_pair("fileSize", &self.files[index].size.to_string());
+            }
+            Bytes::from(form.finish())
+        };
+        let folder = self.folder_url(batch[0]);
+        let url = format!("{folder}.initiateUpload.json");
+        let answer = match self.post_form(&url, body, &self.cancel.call).await {
+            Ok(answer) => answer,
+            Err(failure) => return BatchOutcome::Failed(failure.error),
+        };
+        let json: Value = match serde_json::from_slice(&answer.body) {
+            Ok(json) => json,
+            Err(e) => {
+                return BatchOutcome::Failed(Error::new(
+                    ErrorCode::Unknown,
+                    format!("Initiate answer is not JSON: {e}"),
+                ))
+            }
+        };
+        let (Some(files), Some(complete_uri)) =
+            (json.get("files").and_then(Value::as_array), json.get("completeURI").and_then(Value::as_str))
+        else {
+            return BatchOutcome::NoDirectBinary;
+        };
+        match parse_initiate(files, complete_uri, &folder, batch.len()) {
+            Ok(inits) => BatchOutcome::Direct(inits),
+            Err(error) => BatchOutcome::Failed(error),
+        }
+    }
+
+    /// Starts the file tasks of an initiated batch, or fails its files.
+    fn dispatch(
+        self: &Arc<Self>,
+        batch: &[usize],
+        outcome: BatchOutcome,
+        mut window: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        match outcome {
+            BatchOutcome::Direct(inits) => batch
+                .iter()
+                .zip(inits)
+                .map(|(&index, init)| {
+                    let this = Arc::clone(self);
+                    let permit = window.as_mut().and_then(|w| w.split(1));
+                    tokio::spawn(async move {
+                        this.transfer_file(index, init).await;
+                        drop(permit);
+                    })
+                })
+                .collect(),
+            BatchOutcome::NoDirectBinary => {
+                let error = Error::new(
+                    ErrorCode::NotSupported,
+                    "Target AEM instance does not have direct binary upload enabled",
+                );
+                batch.iter().for_each(|&i| self.fail(i, error.clone(), None));
+                Vec::new()
+            }
+            BatchOutcome::Failed(error) => {
+                batch.iter().for_each(|&i| self.fail(i, error.clone(), None));
+                Vec::new()
+            }
+            BatchOutcome::Cancelled => Vec::new(),
+        }
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        body: Bytes,
+        cancel: &CancellationToken,
+    ) -> std::result::Result<http::Answer, Failure> {
+        let mut headers = self.aem_headers.clone();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        let send = Request {
+            method: Method::POST,
+            url,
+            headers,
+            body: Box::new(move |_| Ok(reqwest::Body::from(body.clone()))),
+            cookies: Some(&self.cookies),
+        };
+        let started = Instant::now();
+        let result = self.client.send(&send, &self.aem_policy(), cancel, &mut |e| self.record_retry(e)).await;
+        self.log_request("POST", url, &result, started);
+        result
+    }
+
+    fn log_request(
+        &self,
+        method: &str,
+        url: &str,
+        result: &std::result::Result<http::Answer, Failure>,
+        started: Instant,
+    ) {
+        if self.options.log {
+            let status = match result {
+                Ok(a) => a.status.as_u16().to_string(),
+                Err(f) => f.status.map(|s| s.as_u16().to_string()).unwrap_or_else(|| f.error.code().to_string()),
+            };
+            self.log(
+                LogLevel::Debug,
+                format!("{method} {} {status} {} ms", redact_url(url), started.elapsed().as_millis()),
+            );
+        }
+    }
+
+    /// A fresh one-file initiate after blob storage refused the file's URLs.
+    async fn reinitiate(&self, index: usize) -> Result<FileInit> {
+        match self.initiate(&[index]).await {
+            BatchOutcome::Direct(mut inits) => Ok(inits.remove(0)),
+            BatchOutcome::Failed(error) => Err(error),
+            BatchOutcome::Cancelled => Err(http::cancelled_error()),
+            BatchOutcome::NoDirectBinary => {
+                Err(Error::new(ErrorCode::NotSupported, "Direct binary upload is no longer enabled"))
+            }
+        }
+    }
+
+    // ----- one file -----
+
+    async fn transfer_file(self: Arc<Self>, index: usize, mut init: FileInit) {
+        let cancel = self.cancel.file(index).clone();
+        let name = self.target_name(index);
+        let file = &self.files[index];
+        let open = match OpenSource::open(&file.source, &name, file.size) {
+            Ok(open) => open,
+            Err(error) => return self.fail(index, error, Some(init.mime_type)),
+        };
+        let started = Instant::now();
+        let mut reinitiated = 0;
+        loop {
+            let plan = match PartPlan::new(file.size, init.uris.len(), init.min_part_size, init.max_part_size) {
+                Ok(plan) => plan,
+                Err(error) => return self.fail(index, error, Some(init.mime_type)),
+            };
+            match self.put_parts(index, &open, &plan, &init, &cancel).await {
+                Ok(()) => break,
+                Err(PartsError::Refused) if reinitiated < 2 && !cancel.is_cancelled() => {
+                    reinitiated += 1;
+                    self.log(LogLevel::Warn, format!("Part URLs of '{name}' were refused; initiating again"));
+                    init = match self.reinitiate(index).await {
+                        Ok(fresh) => fresh,
+                        Err(error) => return self.fail(index, error, Some(init.mime_type)),
+                    };
+                }
+                Err(PartsError::Refused) => return self.fail(index, Error::http_status(403), Some(init.mime_type)),
+                Err(PartsError::Failed(error)) => return self.fail(index, error, Some(init.mime_type)),
+            }
+        }
+        if let Err(error) = open.check_unchanged() {
+            return self.fail(index, error, Some(init.mime_type));
+        }
+        if cancel.is_cancelled() {
+            return self.cancelled(index, Some(init.mime_type));
+        }
+        let duration = started.elapsed().as_millis();
+        match self.complete(index, &init, duration, &cancel).await {
+            Ok(()) => self.end(index, init.mime_type),
+            Err(error) => self.fail(index, error, Some(init.mime_type)),
+        }
+    }
+
+    async fn put_parts(
+        &self,
+        index: usize,
+        open: &OpenSource,
+        plan: &PartPlan,
+        init: &FileInit,
+        cancel: &CancellationToken,
+    ) -> std::result::Result<(), PartsError> {
+        let done = &AtomicU64::new(0);
+        let mut parts = stream::iter(0..plan.count)
+            .map(|k| async move {
+                let (start, end) = plan.range(k);
+                self.put_part(index, open, &init.uris[k], start, end, &init.mime_type, cancel).await?;
+                let transferred = done.fetch_add(end - start, Ordering::AcqRel) + (end - start);
+                self.progress(index, transferred, &init.mime_type);
+                Ok::<(), PartsError>(())
+            })
+            .buffer_unordered(self.options.max_concurrent.max(1));
+        while let Some(result) = parts.next().await {
+            result?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn put_part(
+        &self,
+        index: usize,
+        open: &OpenSource,
+        uri: &str,
+        start: u64,
+        end: u64,
+        mime_type: &str,
+        cancel: &CancellationToken,
+    ) -> std::result::Result<(), PartsError> {
+        let _permit = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(PartsError::Failed(http::cancelled_error())),
+            permit = self.part_permits.acquire() => permit.expect("never closed"),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(end - start));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_str(mime_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        );
+        for (name, value) in http::header_map(&self.files[index].part_headers) {
+            if let Some(name) = name {
+                headers.insert(name, value);
+            }
+        }
+        let fault = SourceFault::default();
+        let body_fault = fault.clone();
+        let send = Request {
+            method: Method::PUT,
+            url: uri,
+            headers,
+            body: Box::new(move |activity| {
+                if let Some(error) = body_fault.get() {
+                    return Err(error);
+                }
+                open.body(start, end, activity, &body_fault)
+            }),
+            // Never cookies or user headers on presigned URLs.
+            cookies: None,
+        };
+        let mut policy = self.aem_policy();
+        policy.retry_all_errors = self.options.eventually_consistent;
+        let started = Instant::now();
+        let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;
+        self.log_request("PUT", uri, &result, started);
+        match result {
+            Ok(_) => Ok(()),
+            Err(_) if fault.get().is_some() => Err(PartsError::Failed(fault.take().expect("checked"))),
+            Err(failure) if failure.status == Some(StatusCode::FORBIDDEN) => Err(PartsError::Refused),
+            Err(failure) => Err(PartsError::Failed(failure.error)),
+        }
+    }
+
+    async fn complete(
+        &self,
+        index: usize,
+        init: &FileInit,
+        duration_ms: u128,
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let _permit = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(http::cancelled_error()),
+            permit = self.complete_permits.acquire() => permit.expect("never closed"),
+        };
+        let body = self.complete_form(index, init, duration_ms);
+        let answer = self.post_form(&init.complete_url, body, cancel).await.map_err(|f| f.error)?;
+        serde_json::from_slice::<Value>(&answer.body)
+            .map_err(|e| Error::new(ErrorCode::Unknown, format!("Complete answer is not JSON: {e}")))?;
+        Ok(())
+    }
+
+    fn complete_form(&self, index: usize, init: &FileInit, duration_ms: u128) -> Bytes {
+        let file = &self.files[index];
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("fileName", &self.target_name(index));
+        form.append_pair("fileSize", &file.size.to_string());
+        form.append_pair("mimeType", &init.mime_type);
+        form.append_pair("createVersion", if file.create_version { "true" } else { "false" });
+        if let Some(label) = file.version_label.as_deref().filter(|s| !s.is_empty()) {
+            form.append_pair("versionLabel", label);
+        }
+        if let Some(comment) = file.version_comment.as_deref().filter(|s| !s.is_empty()) {
+            form.append_pair("versionComment", comment);
+        }
+        form.append_pair("replace", if file.replace { "true" } else { "false" });
+        form.append_pair("uploadToken", &init.token);
+        form.append_pair("uploadDuration", &duration_ms.to_string());
+        Bytes::from(form.finish())
+    }
+
+    // ----- create-asset servlet -----
+
+    /// Sends every eligible file through the create-asset servlet, one request at a time.
+    async fn create_asset_all(&self, eligible: &[usize]) {
+        for &index in eligible {
+            let cancel = self.cancel.file(index).clone();
+            if cancel.is_cancelled() {
+                continue;
+            }
+            let name = self.target_name(index);
+            let mime: Arc<str> = mime_guess::from_path(&name).first_raw().unwrap_or("application/octet-stream").into();
+            self.start(index);
+            match self.create_asset(index, &name, &mime, &cancel).await {
+                Ok(()) => self.end(index, mime),
+                Err(error) => self.fail(index, error, Some(mime)),
+            }
+        }
+    }
+
+    async fn create_asset(&self, index: usize, name: &str, mime: &Arc<str>, cancel: &CancellationToken) -> Result<()> {
+        let file = &self.files[index];
+        let open = OpenSource::open(&file.source, name, file.size)?;
+        let folder = self.folder_url(index);
+        let url = format!("{folder}.createasset.html");
+        let chunked = file.size > CREATE_ASSET_CHUNK;
+        let mut offset = 0;
+        while offset < file.size {
+            let end = (offset + CREATE_ASSET_CHUNK).min(file.size);
+            let data = open.read(offset, end).await?;
+            let boundary =
+                format!("----aemuploadrs{:x}{offset:x}", Instant::now().elapsed().as_nanos() ^ index as u128);
+            let mut fields: Vec<(&str, String)> = vec![("_charset_", "utf-8".into())];
+            if chunked {
+                fields.push(("file@Offset", offset.to_string()));
+                fields.push(("chunk@Length", (end - offset).to_string()));
+                fields.push(("file@Length", file.size.to_string()));
+            }
+            let body = multipart(&boundary, &fields, name, mime, &data);
+            let mut headers = self.aem_headers.clone();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}")).expect("ASCII boundary"),
+            );
+            if chunked {
+                headers.insert(
+                    "x-chunked-content-type",
+                    HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                );
+                headers.insert("x-chunked-total-size", HeaderValue::from(file.size));
+            }
+            let send = Request {
+                method: Method::POST,
+                url: &url,
+                headers,
+                body: Box::new(move |_| Ok(reqwest::Body::from(body.clone()))),
+                cookies: Some(&self.cookies),
+            };
+            // The servlet's own policy: 5 retries from 100 ms, doubling.
+            let policy = RetryPolicy {
+                attempts: 6,
+                delay: Duration::from_millis(50),
+                multiplier: 2,
+                retry_all_errors: false,
+                idle_timeout: self.options.idle_timeout,
+            };
+            let started = Instant::now();
+            let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;
+            self.log_request("POST", &url, &result, started);
+            result.map_err(|f| f.error)?;
+            offset = end;
+            self.progress(index, offset, mime);
+        }
+        Ok(())
+    }
+}
+
+fn multipart(boundary: &str, fields: &[(&str, String)], file_name: &str, mime: &str, data: &Bytes) -> Bytes {
+    let mut body = Vec::with_capacity(data.len() + 512);
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    let quoted = file_name.replace('"', "%22").replace(['\r', '\n'], " ");
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{quoted}\"\r\nContent-Type: {mime}\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Bytes::from(body)
+}
+
+/// Checks an initiate answer's `files` (protocol.md §1) and resolves `completeURI`.
+fn parse_initiate(files: &[Value], complete_uri: &str, folder_url: &str, expected: usize) -> Result<Vec<FileInit>> {
+    let invalid = |what: String| Error::new(ErrorCode::Unknown, format!("Invalid initiateUpload answer: {what}"));
+    if files.len() != expected {
+        return Err(invalid(format!("{} files for {expected} requested", files.len())));
+    }
+    let base = url::Url::parse(&format!("{folder_url}/")).map_err(|e| invalid(format!("folder URL: {e}")))?;
+    let complete = base.join(complete_uri).map_err(|e| invalid(format!("completeURI: {e}")))?;
+    if !matches!(complete.scheme(), "http" | "https") {
+        return Err(invalid("completeURI is not http(s)".into()));
+    }
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let number = |key: &str| file.get(key).and_then(Value::as_f64).filter(|n| n.is_finite());
+            let (Some(min), Some(max)) = (number("minPartSize"), number("maxPartSize")) else {
+                return Err(invalid(format!("file {i}: minPartSize/maxPartSize missing")));
+            };
+            if min < 1.0 || max < min {
+                return Err(invalid(format!("file {i}: part sizes {min}..{max}")));
+            }
+            let uris = file
+                .get("uploadURIs")
+                .and_then(Value::as_array)
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| invalid(format!("file {i}: no uploadURIs")))?;
+            let uris = uris
+                .iter()
+                .map(|u| {
+                    u.as_str()
+                        .map(String::from)
+                        .ok_or_else(|| invalid(format!("file {i}: an upload URI is not a string")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let token = file
+                .get("uploadToken")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid(format!("file {i}: no uploadToken")))?;
+            let mime_type = match file.get("mimeType") {
+                None | Some(Value::Null) => "application/octet-stream",
+                Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+                Some(Value::String(_)) => "application/octet-stream",
+                Some(_) => return Err(invalid(format!("file {i}: mimeType is not a string"))),
+            };
+            Ok(FileInit {
+                token: token.to_string(),
+                uris,
+                min_part_size: min as u64,
+                max_part_size: max as u64,
+                mime_type: mime_type.into(),
+                complete_url: complete.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn initiate_answers_are_validated() {
+        let file = json!({"uploadToken": "t", "uploadURIs": ["http://b/1"], "minPartSize": 10, "maxPartSize": 100, "mimeType": "image/jpeg"});
+        let ok = parse_initiate(
+            std::slice::from_ref(&file),
+            "/content/dam/x.completeUpload.json",
+            "http://h/content/dam/x",
+            1,
+        )
+        .unwrap();
+        assert_eq!(ok[0].complete_url, "http://h/content/dam/x.completeUpload.json");
+        assert_eq!(&*ok[0].mime_type, "image/jpeg");
+        let rel =
+            parse_initiate(std::slice::from_ref(&file), "x.completeUpload.json", "http://h/content/dam/x", 1).unwrap();
+        assert_eq!(rel[0].complete_url, "http://h/content/dam/x/x.completeUpload.json");
+        assert!(parse_initiate(std::slice::from_ref(&file), "ftp://h/c", "http://h/a", 1).is_err());
+        assert!(parse_initiate(std::slice::from_ref(&file), "/c", "http://h/a", 2).is_err());
+        for broken in [
+            json!({"uploadToken": "t", "uploadURIs": [], "minPartSize": 10, "maxPartSize": 100}),
+            json!({"uploadToken": "t", "uploadURIs": ["u"], "minPartSize": 0, "maxPartSize": 100}),
+            json!({"uploadToken": "t", "uploadURIs": ["u"], "minPartSize": 10, "maxPartSize": 5}),
+            json!({"uploadToken": 5, "uploadURIs": ["u"], "minPartSize": 10, "maxPartSize": 100}),
+            json!({"uploadToken": "t", "uploadURIs": [5], "minPartSize": 10, "maxPartSize": 100}),
+            json!({"uploadToken": "t", "uploadURIs": ["u"], "minPartSize": 10, "maxPartSize": 100, "mimeType": 3}),
+        ] {
+            assert!(parse_initiate(&[broken], "/c", "http://h/a", 1).is_err());
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The local walk of `FileSystemUpload` (compat.md §5.1, §5.3): breadth-first,
+//! children in byte-wise name order, skip rules applied, limits checked as
+//! the reference checks them. Naming is left to the caller, which may run
+//! user-supplied processors.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::naming::is_skipped;
+use crate::{Error, ErrorCode, Result};
+
+/// A directory found below a walked root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalkedDir {
+    pub path: PathBuf,
+    /// Index of the parent in the same root's `directories`; `None`: the root itself.
+    pub parent: Option<usize>,
+}
+
+/// A file to upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalkedFile {
+    pub path: PathBuf,
+    pub size: u64,
+    /// As for [`WalkedDir::parent`]; always `None` in shallow mode.
+    pub parent: Option<usize>,
+}
+
+/// What one local path contributed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Walked {
+    /// A file given directly: it goes to the target root.
+    File(WalkedFile),
+    /// A directory given directly. In deep mode it becomes a folder itself.
+    Tree { root: PathBuf, directories: Vec<WalkedDir>, files: Vec<WalkedFile> },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WalkResult {
+    pub walked: Vec<Walked>,
+    /// Paths that could not be read; logged at warn by the caller, never fatal.
+    pub warnings: Vec<String>,
+}
+
+impl WalkResult {
+    pub fn file_count(&self) -> usize {
+        self.walked
+            .iter()
+            .map(|w| match w {
+                Walked::File(_) => 1,
+                Walked::Tree { files, .. } => files.len(),
+            })
+            .sum()
+    }
+
+    /// Mirrored directories (deep mode): each tree root plus everything below it.
+    pub fn directory_count(&self, deep: bool) -> usize {
+        if !deep {
+            return 0;
+        }
+        self.walked
+            .iter()
+            .map(|w| if let Walked::Tree { directories, .. } = w { directories.len() + 1 } else { 0 })
+            .sum()
+    }
+}
+
+/// Walks `paths` in order. `max` is `getMaxUploadFiles()`.
+pub fn walk(paths: &[PathBuf], deep: bool, max: usize) -> Result<WalkResult> {
+    let mut result = WalkResult::default();
+    let mut total_files = 0usize;
+    for path in paths {
+        if !is_skipped(&path.to_string_lossy()) {
+            match fs::metadata(path) {
+                Err(e) => result.warnings.push(format!("Cannot read '{}': {e}", path.display())),
+                Ok(meta) if meta.is_dir() => {
+                    let tree = walk_directory(path, deep, max, &mut result.warnings)?;
+                    if let Walked::Tree { files, .. } = &tree {
+                        total_files += files.len();
+                    }
+                    result.walked.push(tree);
+                }
+                Ok(meta) if meta.is_file() => {
+                    total_files += 1;
+                    result.walked.push(Walked::File(WalkedFile { path: path.clone(), size: meta.len(), parent: None }));
+                }
+                Ok(_) => {}
+            }
+        }
+        if total_files > max {
+            return Err(Error::new(
+                ErrorCode::TooLarge,
+                format!("File system upload has exceeded maximum of {max} allowed files"),
+            ));
+        }
+    }
+    Ok(result)
+}
+
+fn walk_directory(root: &Path, deep: bool, max: usize, warnings: &mut Vec<String>) -> Result<Walked> {
+    let mut directories: Vec<WalkedDir> = Vec::new();
+    let mut files: Vec<WalkedFile> = Vec::new();
+    // Breadth-first: (path, index in `directories`, None for the root).
+    let mut queue: std::collections::VecDeque<(PathBuf, Option<usize>)> = [(root.to_path_buf(), None)].into();
+    while let Some((dir, index)) = queue.pop_front() {
+        let mut names: Vec<(Vec<u8>, PathBuf)> = match fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| match e {
+                    Ok(e) => Some(e),
+                    Err(err) => {
+                        warnings.push(format!("Cannot read an entry of '{}': {err}", dir.display()));
+                        None
+                    }
+                })
+                .map(|e| (os_bytes(&e.file_name()), e.path()))
+                .collect(),
+            Err(e) => {
+                warnings.push(format!("Cannot read directory '{}': {e}", dir.display()));
+                Vec::new()
+            }
+        };
+        names.sort();
+        for (_, path) in names {
+            if is_skipped(&path.to_string_lossy()) {
+                continue;
+            }
+            match fs::metadata(&path) {
+                Err(e) => warnings.push(format!("Cannot read '{}': {e}", path.display())),
+                Ok(meta) if meta.is_dir() => {
+                    directories.push(WalkedDir { path: path.clone(), parent: index });
+                    if deep {
+                        queue.push_back((path, Some(directories.len() - 1)));
+                    }
+                }
+                Ok(meta) if meta.is_file() => {
+                    files.push(WalkedFile { path, size: meta.len(), parent: if deep { index } else { None } })
+                }
+                Ok(_) => {} // sockets, FIFOs, devices
+            }
+        }
+        if directories.len() + files.len() > max {
+            return Err(Error::new(
+                ErrorCode::TooLarge,
+                format!("Walked directory exceeded the maximum number of {max} paths"),
+            ));
+        }
+    }
+    Ok(Walked::Tree { root: root.to_path_buf(), directories, files })
+}
+
+#[cfg(unix)]
+fn os_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    name.as_bytes().to_vec()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
+    name.to_string_lossy().as_bytes().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        for d in ["b", "a/deep", "Empty", ".hidden"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for (f, n) in
+            [("z.txt", 3), ("B.txt", 1), ("a/one.jpg", 2), ("a/deep/two.jpg", 0), ("Thumbs.db", 1), (".hidden/x", 1)]
+        {
+            fs::write(root.join(f), vec![7u8; n]).unwrap();
+        }
+        dir
+    }
+
+    fn names(files: &[WalkedFile], base: &Path) -> Vec<String> {
+        files.iter().map(|f| f.path.strip_prefix(base).unwrap().display().to_string()).collect()
+    }
+
+    #[test]
+    fn deep_walk_is_breadth_first_in_byte_order() {
+        let dir = tree();
+        let root = dir.path().join("root");
+        let result = walk(std::slice::from_ref(&root), true, 100).unwrap();
+        let Walked::Tree { directories, files, .. } = &result.walked[0] else { panic!() };
+        let dirs: Vec<_> =
+            directories.iter().map(|d| d.path.strip_prefix(&root).unwrap().display().to_string()).collect();
+        assert_eq!(dirs, ["Empty", "a", "b", "a/deep"]);
+        assert_eq!(directories[3].parent, Some(1));
+        assert_eq!(names(files, &root), ["B.txt", "z.txt", "a/one.jpg", "a/deep/two.jpg"]);
+        assert_eq!(files[3].size, 0, "zero-byte files are kept");
+        assert_eq!(files[3].parent, Some(3));
+        assert_eq!(result.directory_count(true), 5);
+    }
+
+    #[test]
+    fn shallow_walk_takes_only_top_files_but_counts_directories() {
+        let dir = tree();
+        let root = dir.path().join("root");
+        let result = walk(std::slice::from_ref(&root), false, 100).unwrap();
+        let Walked::Tree { directories, files, .. } = &result.walked[0] else { panic!() };
+        assert_eq!(names(files, &root), ["B.txt", "z.txt"]);
+        assert_eq!(directories.len(), 3);
+        assert!(files.iter().all(|f| f.parent.is_none()));
+        // 3 directories + 2 files > 4
+        let err = walk(&[root], false, 4).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TooLarge);
+        assert_eq!(err.message(), "Walked directory exceeded the maximum number of 4 paths");
+    }
+
+    #[test]
+    fn files_missing_paths_and_the_file_limit() {
+        let dir = tree();
+        let root = dir.path().join("root");
+        let paths = vec![root.join("z.txt"), dir.path().join("missing"), root.join(".hidden"), root.join("B.txt")];
+        let result = walk(&paths, true, 10).unwrap();
+        assert_eq!(result.walked.len(), 2);
+        assert_eq!(result.warnings.len(), 1);
+        let err = walk(&paths, true, 1).unwrap_err();
+        assert_eq!(err.message(), "File system upload has exceeded maximum of 1 allowed files");
+    }
+}
