@@ -27,5 +27,140 @@ export declare class NativeEmulator {
   stop(): Promise<void>
 }
 
+/** A running upload call. */
+export declare class NativeUpload {
+  /** Cancels every file of the call. */
+  cancel(): void
+  /** Cancels one file (by its index in the call). */
+  cancelFile(index: number): void
+}
+
+/**
+ * Creates folders in order (parents first), stopping at the first failure.
+ * `folders` are `[path, title]` pairs of decoded DAM paths.
+ */
+export declare function createFolders(options: NativeFolderOptions, urlPrefix: string, folders: Array<Array<string>>): Promise<Array<NativeFolderResult>>
+
+/** The default asset processor, for the part before the extension. */
+export declare function defaultAssetName(name: string, replace: string): string
+
+/** The default folder processor (the mandatory step comes after it). */
+export declare function defaultFolderName(name: string, replace: string): string
+
+export declare function isValidReplaceValue(value: string): boolean
+
+/** The mandatory replacement every processed name passes. */
+export declare function mandatoryName(name: string, replace: string): string
+
+/** An engine error as data; the JS facade makes it an `UploadError`. */
+export interface NativeError {
+  code: string
+  message: string
+  detail: string
+}
+
+/**
+ * An event of an upload call. `kind`: start, progress, end, error,
+ * cancelled, log, or done (last, with the summary).
+ */
+export interface NativeEvent {
+  kind: string
+  file?: number
+  transferred?: number
+  mimeType?: string
+  error?: NativeError
+  level?: string
+  message?: string
+  totalTime?: number
+  retryErrors?: Array<NativeError>
+}
+
+/** One file of an upload call. */
+export interface NativeFile {
+  targetUrl: string
+  size: number
+  filePath?: string
+  /** Index into the call's `buffers`. */
+  bufferIndex?: number
+  createVersion: boolean
+  versionLabel?: string
+  versionComment?: string
+  replace: boolean
+  partHeaders?: Record<string, string>
+  /** Fails the file in pre-validation with this error. */
+  rejected?: NativeError
+}
+
+export interface NativeFolderOptions {
+  headers: Record<string, string>
+  attempts: number
+  delay: number
+  multiplier: number
+  idleTimeout?: number
+  eventuallyConsistent: boolean
+  rejectUnauthorized: boolean
+  proxy?: string
+  ca?: Array<string>
+}
+
+/** The outcome of one folder POST. */
+export interface NativeFolderResult {
+  /** created, exists or failed */
+  status: string
+  elapsedTime: number
+  retryErrors: Array<NativeError>
+  error?: NativeError
+}
+
+/** The options of an upload call (already validated and defaulted by JS). */
+export interface NativeOptions {
+  maxConcurrent: number
+  retryCount: number
+  retryDelay: number
+  /** Milliseconds; absent or 0: no idle timeout. */
+  idleTimeout?: number
+  headers: Record<string, string>
+  eventuallyConsistent: boolean
+  log: boolean
+  rejectUnauthorized: boolean
+  proxy?: string
+  ca?: Array<string>
+}
+
+export interface NativeWalked {
+  /** file or tree */
+  kind: string
+  path: string
+  directories: Array<NativeWalkedDir>
+  files: Array<NativeWalkedFile>
+}
+
+export interface NativeWalkedDir {
+  path: string
+  /** -1: the walked root itself. */
+  parent: number
+}
+
+export interface NativeWalkedFile {
+  path: string
+  size: number
+  parent: number
+}
+
+export interface NativeWalkResult {
+  walked: Array<NativeWalked>
+  warnings: Array<string>
+  error?: NativeError
+}
+
+/** The extension split of Node's `path.parse`: `[name, ext]`. */
+export declare function splitExtension(name: string): Array<string>
+
 /** Starts an emulator from a JSON configuration (as text). */
 export declare function startEmulator(configJson: string): Promise<NativeEmulator>
+
+/** Starts an upload call; events (ending with `done`) go to `on_event`. */
+export declare function startUpload(files: Array<NativeFile>, buffers: Array<Buffer>, options: NativeOptions, onEvent: ((arg: NativeEvent) => void)): NativeUpload
+
+/** Walks local paths (compat.md §5); limits come back as `error` (ETOOLARGE). */
+export declare function walkPaths(paths: Array<string>, deep: boolean, max: number): Promise<NativeWalkResult>

@@ -836,4 +836,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeEmulator = nativeBinding.NativeEmulator
+module.exports.NativeUpload = nativeBinding.NativeUpload
+module.exports.createFolders = nativeBinding.createFolders
+module.exports.defaultAssetName = nativeBinding.defaultAssetName
+module.exports.defaultFolderName = nativeBinding.defaultFolderName
+module.exports.isValidReplaceValue = nativeBinding.isValidReplaceValue
+module.exports.mandatoryName = nativeBinding.mandatoryName
+module.exports.splitExtension = nativeBinding.splitExtension
 module.exports.startEmulator = nativeBinding.startEmulator
+module.exports.startUpload = nativeBinding.startUpload
+module.exports.walkPaths = nativeBinding.walkPaths

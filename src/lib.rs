@@ -5,5 +5,7 @@
 #![deny(clippy::all)]
 
 mod emulator;
+mod upload;
 
 pub use emulator::*;
+pub use upload::*;

@@ -46,6 +46,39 @@ impl ErrorCode {
         }
     }
 
+    /// The code named `name` (as [`ErrorCode::as_str`] gives it); unknown names give `Unknown`.
+    pub fn from_name(name: &str) -> ErrorCode {
+        const ALL: [ErrorCode; 12] = [
+            ErrorCode::Unknown,
+            ErrorCode::NotFound,
+            ErrorCode::NotSupported,
+            ErrorCode::InvalidOptions,
+            ErrorCode::NotAuthorized,
+            ErrorCode::UnexpectedApiState,
+            ErrorCode::AlreadyExists,
+            ErrorCode::Forbidden,
+            ErrorCode::UserCancelled,
+            ErrorCode::TooLarge,
+            ErrorCode::TooManyRequests,
+            ErrorCode::TimedOut,
+        ];
+        const SYSTEM: [&str; 9] = [
+            "ENOENT",
+            "EACCES",
+            "EISDIR",
+            "ECONNRESET",
+            "ECONNREFUSED",
+            "ECONNABORTED",
+            "EPIPE",
+            "EPERM",
+            "ERR_INVALID_URL",
+        ];
+        if let Some(code) = ALL.iter().find(|c| c.as_str() == name) {
+            return *code;
+        }
+        SYSTEM.iter().find(|c| **c == name).map_or(ErrorCode::Unknown, |c| ErrorCode::System(c))
+    }
+
     /// The Node-style code of an I/O error.
     pub fn from_io(error: &std::io::Error) -> ErrorCode {
         use std::io::ErrorKind::*;
@@ -170,6 +203,9 @@ mod tests {
         }
         assert_eq!(ErrorCode::from_http_status(502), ErrorCode::Unknown);
         assert_eq!(ErrorCode::Unknown.http_status(), 500);
+        assert_eq!(ErrorCode::from_name("EUSERCANCELLED"), ErrorCode::UserCancelled);
+        assert_eq!(ErrorCode::from_name("ENOENT").as_str(), "ENOENT");
+        assert_eq!(ErrorCode::from_name("whatever"), ErrorCode::Unknown);
         let err = Error::http_status(409);
         assert_eq!(err.code().as_str(), "EALREADYEXISTS");
         assert_eq!(err.to_string(), "Request failed with status code 409");

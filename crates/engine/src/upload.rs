@@ -78,7 +78,13 @@ pub struct UploadFile {
     pub replace: bool,
     /// Added to every part PUT of the file.
     pub part_headers: Vec<(String, String)>,
+    /// A failure found before the call (e.g. an unreadable blob): the file
+    /// fails in pre-validation, in list order, and sends nothing.
+    pub rejected: Option<Error>,
 }
+
+/// A cancellation signal for single operations (folder creation).
+pub type CancelToken = CancellationToken;
 
 /// Cancels a whole call or single files of it.
 #[derive(Clone)]
@@ -285,6 +291,9 @@ impl Upload {
 
     fn prevalidate(&self, index: usize) -> Result<()> {
         let file = &self.files[index];
+        if let Some(error) = &file.rejected {
+            return Err(error.clone());
+        }
         if file.size == 0 {
             return Err(Error::new(ErrorCode::Unknown, "File cannot be uploaded: Empty file"));
         }

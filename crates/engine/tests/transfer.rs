@@ -41,6 +41,7 @@ fn file(emulator: &Emulator, name: &str, data: &Bytes) -> UploadFile {
         version_comment: None,
         replace: false,
         part_headers: Vec::new(),
+        rejected: None,
     }
 }
 

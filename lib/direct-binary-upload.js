@@ -1,0 +1,327 @@
+'use strict';
+
+const { EventEmitter } = require('events');
+const { randomUUID } = require('crypto');
+const path = require('path');
+const native = require('../binding');
+const UploadError = require('./upload-error');
+const ErrorCodes = require('./error-codes');
+const UploadResult = require('./upload-result');
+const { makeLogger } = require('./logger');
+const { toBuffer } = require('./sources');
+const { transferOptions } = require('./http-options');
+
+const MISSING_FIELDS = 'UploadFile missing required fields. Must have one of fileName or fileUrl, fileSize, and either filePath or blob';
+const CANCELLED_MESSAGE = 'Upload cancelled by user';
+
+function cancelledError() {
+  return new UploadError(CANCELLED_MESSAGE, ErrorCodes.USER_CANCELLED);
+}
+
+function hasRequiredFields(file) {
+  return !!file
+    && (file.fileName || file.fileUrl)
+    && (file.fileSize || file.fileSize === 0)
+    && (file.filePath || file.blob);
+}
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch (err) {
+    return text;
+  }
+}
+
+/** The reference's record of a file in `detailedResult` (compat.md §3), keys in order. */
+function recordOf(file, fileUrl) {
+  const record = { fileUrl, fileSize: file.fileSize };
+  if (file.createVersion) record.createVersion = true;
+  if (file.versionComment) record.versionComment = file.versionComment;
+  if (file.versionLabel) record.versionLabel = file.versionLabel;
+  if (file.replace) record.replace = true;
+  if (file.filePath) record.filePath = file.filePath;
+  if (file.partHeaders && typeof file.partHeaders === 'object' && Object.keys(file.partHeaders).length) {
+    record.multipartHeaders = file.partHeaders;
+  }
+  if (file.blob) record.blob = '<provided>';
+  return record;
+}
+
+function stringMap(object) {
+  const out = {};
+  if (object && typeof object === 'object') {
+    for (const key of Object.keys(object)) {
+      if (object[key] !== undefined && object[key] !== null) out[key] = String(object[key]);
+    }
+  }
+  return out;
+}
+
+/** One running call of an instance: what cancel() and cancelFile() act on. */
+class Call {
+  constructor() {
+    this.cancelled = false;
+    this.handle = null;
+    this.indexesByTarget = new Map();
+    this.finished = new Set();
+  }
+
+  cancel() {
+    this.cancelled = true;
+    if (this.handle) this.handle.cancel();
+  }
+
+  cancelFile(targetPath) {
+    const indexes = this.indexesByTarget.get(targetPath) || [];
+    const open = indexes.filter((i) => !this.finished.has(i));
+    if (!this.handle || open.length === 0) return false;
+    for (const i of open) this.handle.cancelFile(i);
+    return true;
+  }
+}
+
+/**
+ * Uploads files (from paths or in-memory data) to AEM with direct binary
+ * upload. Drop-in for `@adobe/aem-upload`'s class of the same name.
+ */
+class DirectBinaryUpload extends EventEmitter {
+  /**
+   * @param {object} [options] `log` (an object with debug/info/warn/error), `signal` (an AbortSignal for every call)
+   */
+  constructor(options = {}) {
+    super();
+    this.options = options || {};
+    this.log = this.options.log;
+    this.logger = makeLogger(this.options.log);
+    this.calls = new Set();
+    const { signal } = this.options;
+    this.signal = signal;
+    if (signal && typeof signal.addEventListener === 'function') {
+      signal.addEventListener('abort', () => this.cancel(), { once: true });
+    }
+  }
+
+  getOptions() {
+    return this.options;
+  }
+
+  /**
+   * Uploads `options.getUploadFiles()`; resolves with the result object.
+   * @param {import('./direct-binary-upload-options')} options
+   */
+  uploadFiles(options) {
+    const uploadId = randomUUID();
+    const list = options.getUploadFiles();
+    const files = Array.isArray(list) ? list : [];
+    let totalSize = 0;
+    files.forEach((file) => {
+      const { fileSize = 0 } = file || {};
+      totalSize += fileSize;
+    });
+    const start = { uploadId, fileCount: files.length, totalSize, directoryCount: 0 };
+    const result = new UploadResult(options.getUrlPrefix());
+    const call = this.beginCall(options);
+    try {
+      this.emit('fileuploadstart', start);
+    } catch (err) {
+      this.calls.delete(call);
+      return Promise.reject(UploadError.fromError(err));
+    }
+    return (async () => {
+      try {
+        await this.transfer(call, options, files, result);
+      } finally {
+        this.calls.delete(call);
+      }
+      const json = result.toJSON();
+      this.logger.debug(`Uploading result in JSON: ${JSON.stringify(json)}`);
+      this.emit('fileuploadend', { ...start, result: json });
+      return json;
+    })();
+  }
+
+  /** Cancels every running call of this instance. */
+  cancel() {
+    for (const call of this.calls) call.cancel();
+  }
+
+  /**
+   * Cancels one file of a running call.
+   * @param {string} targetPath the file's decoded target path (as `targetFile` in events)
+   * @returns {boolean} whether an unfinished file matched
+   */
+  cancelFile(targetPath) {
+    let matched = false;
+    for (const call of this.calls) {
+      if (call.cancelFile(targetPath)) matched = true;
+    }
+    return matched;
+  }
+
+  /** @private */
+  beginCall(options) {
+    const call = new Call();
+    this.calls.add(call);
+    const signals = [this.signal, options && typeof options.getAbortSignal === 'function' ? options.getAbortSignal() : undefined];
+    for (const signal of signals) {
+      if (!signal) continue;
+      if (signal.aborted) call.cancel();
+      else if (typeof signal.addEventListener === 'function') signal.addEventListener('abort', () => call.cancel(), { once: true });
+    }
+    return call;
+  }
+
+  /** Emits a file event; a throwing listener is logged and ignored. @private */
+  emitFileEvent(name, payload) {
+    try {
+      this.emit(name, payload);
+    } catch (err) {
+      this.logger.warn(`A '${name}' listener threw: ${err && err.message}`);
+    }
+  }
+
+  /**
+   * Steps 3–5 of compat.md §4.1: validate, pre-validate, transfer.
+   * @private
+   */
+  async transfer(call, options, files, result) {
+    if (!files.every(hasRequiredFields)) {
+      result.addError(new UploadError(MISSING_FIELDS, ErrorCodes.INVALID_OPTIONS));
+      return;
+    }
+    let targets;
+    try {
+      targets = files.map((file) => {
+        const fileUrl = file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`;
+        const url = new URL(fileUrl);
+        const targetFile = safeDecode(url.pathname);
+        return { fileUrl, href: url.href, targetFile, targetFolder: path.posix.dirname(targetFile), fileName: path.posix.basename(targetFile) };
+      });
+    } catch (err) {
+      result.addError(UploadError.fromError(err));
+      return;
+    }
+    if (call.cancelled) {
+      result.addError(cancelledError());
+      return;
+    }
+    if (files.length === 0) return;
+
+    files.forEach((file, i) => {
+      result.addRecord(targets[i].targetFile, recordOf(file, targets[i].fileUrl));
+      const list = call.indexesByTarget.get(targets[i].targetFile) || [];
+      list.push(i);
+      call.indexesByTarget.set(targets[i].targetFile, list);
+    });
+
+    const buffers = [];
+    const nativeFiles = [];
+    const payloads = [];
+    for (let i = 0; i < files.length; i += 1) {
+      const file = files[i];
+      const target = targets[i];
+      const size = Number(file.fileSize);
+      const entry = {
+        targetUrl: target.href,
+        size: Number.isFinite(size) ? size : 0,
+        createVersion: !!file.createVersion,
+        versionLabel: file.versionLabel ? String(file.versionLabel) : undefined,
+        versionComment: file.versionComment ? String(file.versionComment) : undefined,
+        replace: !!file.replace,
+        partHeaders: stringMap(file.partHeaders),
+      };
+      let sourceFile = '';
+      let sourceFolder = '.';
+      if (file.blob) {
+        try {
+          buffers.push(await toBuffer(file.blob, size));
+          entry.bufferIndex = buffers.length - 1;
+        } catch (err) {
+          const error = UploadError.fromError(err);
+          entry.rejected = { code: error.code, message: error.message, detail: '' };
+        }
+      } else {
+        sourceFile = path.resolve(String(file.filePath));
+        sourceFolder = path.dirname(sourceFile);
+        entry.filePath = sourceFile;
+      }
+      if (!Number.isFinite(size) || size < 1) entry.size = 0;
+      nativeFiles.push(entry);
+      payloads.push({
+        fileName: target.fileName,
+        fileSize: file.fileSize,
+        targetFolder: target.targetFolder,
+        targetFile: target.targetFile,
+        sourceFolder,
+        sourceFile,
+      });
+    }
+
+    const opts = transferOptions(options, this.logger.enabled);
+    await new Promise((resolve, reject) => {
+      try {
+        call.handle = native.startUpload(nativeFiles, buffers, opts, (event) => {
+          try {
+            this.onEngineEvent(call, event, payloads, result, resolve);
+          } catch (err) {
+            this.logger.error(`Internal error handling an upload event: ${err && err.message}`);
+          }
+        });
+      } catch (err) {
+        reject(UploadError.fromError(err));
+        return;
+      }
+      if (call.cancelled) call.handle.cancel();
+    }).catch((err) => {
+      result.addError(err);
+    });
+  }
+
+  /** @private */
+  onEngineEvent(call, event, payloads, result, resolve) {
+    const base = event.file === undefined || event.file === null ? undefined : payloads[event.file];
+    const withMime = () => (event.mimeType ? { ...base, mimeType: event.mimeType } : { ...base });
+    switch (event.kind) {
+      case 'start':
+        this.emitFileEvent('filestart', { ...base });
+        break;
+      case 'progress':
+        this.emitFileEvent('fileprogress', { ...withMime(), transferred: event.transferred });
+        break;
+      case 'end': {
+        call.finished.add(event.file);
+        const payload = withMime();
+        result.setFileResult(base.targetFile, payload);
+        this.emitFileEvent('fileend', payload);
+        break;
+      }
+      case 'error': {
+        call.finished.add(event.file);
+        const payload = { ...withMime(), errors: [UploadError.fromNative(event.error)] };
+        result.setFileResult(base.targetFile, payload);
+        this.emitFileEvent('fileerror', payload);
+        break;
+      }
+      case 'cancelled': {
+        call.finished.add(event.file);
+        const payload = { ...withMime(), errors: [cancelledError()] };
+        result.setFileResult(base.targetFile, payload);
+        this.emitFileEvent('filecancelled', payload);
+        break;
+      }
+      case 'log':
+        this.logger[event.level] ? this.logger[event.level](event.message) : this.logger.info(event.message);
+        break;
+      case 'done':
+        result.totalTime = event.totalTime || 0;
+        result.addRetryErrors((event.retryErrors || []).map((e) => UploadError.fromNative(e)));
+        resolve();
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+module.exports = DirectBinaryUpload;

@@ -1,0 +1,183 @@
+'use strict';
+
+const path = require('path');
+const native = require('../binding');
+const DirectBinaryUpload = require('./direct-binary-upload');
+const FileSystemUploadOptions = require('./filesystem-upload-options');
+const UploadError = require('./upload-error');
+const ErrorCodes = require('./error-codes');
+const UploadResult = require('./upload-result');
+const { folderOptions } = require('./http-options');
+const { randomUUID } = require('crypto');
+
+const IGNORED_FILE_OPTIONS = ['blob', 'fileName', 'fileUrl', 'filePath', 'fileSize'];
+
+function encodePath(decoded) {
+  return decoded.split('/').map((segment) => encodeURIComponent(segment)).join('/');
+}
+
+/**
+ * Uploads local files and folders to AEM, creating the target folder chain
+ * and (in deep mode) the mirrored folder tree first. Drop-in for
+ * `@adobe/aem-upload`'s class of the same name.
+ */
+class FileSystemUpload extends DirectBinaryUpload {
+  /**
+   * @param {import('./direct-binary-upload-options')} options
+   * @param {string[]} localPaths files and directories, handled in order
+   */
+  async upload(options, localPaths) {
+    const fsOptions = FileSystemUploadOptions.fromOptions(options);
+    const result = new UploadResult(fsOptions.getUrlPrefix());
+    const call = this.beginCall(fsOptions);
+    try {
+      return await this.runUpload(call, fsOptions, Array.isArray(localPaths) ? localPaths : [localPaths], result);
+    } finally {
+      this.calls.delete(call);
+    }
+  }
+
+  /** @private */
+  async runUpload(call, options, localPaths, result) {
+    const uploadId = randomUUID();
+    const targetFolder = options.getTargetFolderPath();
+    // As the reference: '/content/dam' alone has no chain; '/content/dam/…' loses
+    // the prefix; any other path is created under /content/dam as it is.
+    let trimmed = targetFolder === '/content/dam' ? '' : targetFolder;
+    if (trimmed.startsWith('/content/dam/')) trimmed = trimmed.slice('/content/dam'.length);
+    const chain = [];
+    let current = '/content/dam';
+    for (const segment of trimmed.split('/').filter((s) => s.length)) {
+      current += `/${segment}`;
+      chain.push({ path: current, title: segment });
+    }
+    if (!(await this.createFolders(call, options, result, chain))) {
+      return this.cancelledBeforeTransfer(result, null);
+    }
+
+    if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
+    const walked = await native.walkPaths(localPaths.map((p) => String(p)), options.getDeepUpload(), options.getMaxUploadFiles());
+    if (walked.error) throw UploadError.fromNative(walked.error);
+    for (const warning of walked.warnings) this.logger.warn(warning);
+
+    const { directories, files } = await this.plan(options, targetFolder, walked.walked);
+    this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${directories.length} directories, ${files.length} files. Encountered ${walked.warnings.length} filesystem-related errors.`);
+
+    let totalSize = 0;
+    files.forEach((file) => { totalSize += file.fileSize; });
+    const start = { uploadId, fileCount: files.length, totalSize, directoryCount: directories.length };
+    this.emit('fileuploadstart', start);
+
+    if (!(await this.createFolders(call, options, result, directories))) {
+      return this.cancelledBeforeTransfer(result, start);
+    }
+    if (files.length) {
+      this.logger.info(`Uploading ${files.length} files`);
+      await this.transfer(call, options, files, result);
+    } else {
+      this.logger.info('No files found in provided paths, skipping upload.');
+    }
+    const json = result.toJSON();
+    this.emit('fileuploadend', { ...start, result: json });
+    return json;
+  }
+
+  /** @private */
+  cancelledBeforeTransfer(result, start) {
+    result.addError(new UploadError('Upload cancelled by user', ErrorCodes.USER_CANCELLED));
+    const json = result.toJSON();
+    if (start) this.emit('fileuploadend', { ...start, result: json });
+    return json;
+  }
+
+  /**
+   * Creates folders in order; 409 is recorded and skipped, any other failure rejects.
+   * @returns {Promise<boolean>} false when cancelled
+   * @private
+   */
+  async createFolders(call, options, result, folders) {
+    const prefix = options.getUrlPrefix();
+    const nativeOptions = folderOptions(options);
+    for (const folder of folders) {
+      if (call.cancelled) return false;
+      const [outcome] = await native.createFolders(nativeOptions, prefix, [[folder.path, folder.title]]);
+      const retryErrors = outcome.retryErrors.map((e) => UploadError.fromNative(e).toJSON());
+      if (outcome.status === 'failed') {
+        const error = UploadError.fromNative(outcome.error);
+        if (error.code === ErrorCodes.USER_CANCELLED) return false;
+        throw error;
+      }
+      const entry = { elapsedTime: outcome.elapsedTime, folderPath: folder.path, folderTitle: folder.title, retryErrors };
+      if (outcome.status === 'exists') {
+        entry.error = { message: 'Request failed with status code 409', code: ErrorCodes.ALREADY_EXISTS };
+        this.logger.info(`AEM folder '${folder.path}' already exists`);
+      } else {
+        this.logger.info(`AEM folder '${folder.path}' is created`);
+        this.emitFileEvent('foldercreated', {
+          folderName: folder.title,
+          targetParent: path.posix.dirname(folder.path),
+          targetFolder: folder.path,
+        });
+      }
+      result.addFolder(entry);
+    }
+    return true;
+  }
+
+  /**
+   * Node names for the walked tree (compat.md §6): folders and files with
+   * their remote paths, in walk order.
+   * @private
+   */
+  async plan(options, targetFolder, walked) {
+    const replace = options.getInvalidCharacterReplaceValue();
+    const folderProcessor = options.getFolderNodeNameProcessor();
+    const assetProcessor = options.getAssetNodeNameProcessor();
+    const folderName = async (name) => native.mandatoryName(String(await folderProcessor(name)), replace);
+    const assetName = async (name) => {
+      const [stem, ext] = native.splitExtension(name);
+      return `${native.mandatoryName(String(await assetProcessor(stem)), replace)}${ext}`;
+    };
+    const deep = options.getDeepUpload();
+    const prefix = options.getUrlPrefix();
+    const fileOptions = { ...options.getUploadFileOptions() };
+    for (const key of IGNORED_FILE_OPTIONS) delete fileOptions[key];
+
+    const directories = [];
+    const files = [];
+    const addFile = async (parentRemote, localPath, size) => {
+      const name = await assetName(path.basename(localPath));
+      files.push({
+        ...fileOptions,
+        fileUrl: `${prefix}${encodePath(parentRemote)}/${encodeURIComponent(name)}`,
+        filePath: localPath,
+        fileSize: size,
+      });
+    };
+    for (const entry of walked) {
+      if (entry.kind === 'file') {
+        await addFile(targetFolder, entry.path, entry.files[0].size);
+        continue;
+      }
+      if (!deep) {
+        for (const file of entry.files) await addFile(targetFolder, file.path, file.size);
+        continue;
+      }
+      const rootRemote = `${targetFolder}/${await folderName(path.basename(entry.path))}`;
+      directories.push({ path: rootRemote, title: path.basename(entry.path) });
+      const remotes = [];
+      for (const dir of entry.directories) {
+        const parentRemote = dir.parent < 0 ? rootRemote : remotes[dir.parent];
+        const remote = `${parentRemote}/${await folderName(path.basename(dir.path))}`;
+        remotes.push(remote);
+        directories.push({ path: remote, title: path.basename(dir.path) });
+      }
+      for (const file of entry.files) {
+        await addFile(file.parent < 0 ? rootRemote : remotes[file.parent], file.path, file.size);
+      }
+    }
+    return { directories, files };
+  }
+}
+
+module.exports = FileSystemUpload;
