@@ -321,3 +321,33 @@ test('missing fields and relative URLs fail the whole call before any request', 
     expect(our.state.counters).toEqual({});
   }
 });
+
+test('create-asset fallback with a zero-byte file: the reference sends nothing, we fail only that file (compat.md §13)', async () => {
+  const tree = makeTree(root);
+  const prepare = () => env.emulator.configure({ directBinary: false });
+  const { ref, our } = await compare(env.emulator, async (lib) => {
+    const instance = new lib.FileSystemUpload();
+    return { instance, run: () => instance.upload(fsOptions(lib).withDeepUpload(true), [tree.top]) };
+  }, prepare);
+  expect(ref.dam.assets).toEqual([]);
+  expect(ref.result.detailedResult).toEqual([]);
+  const assets = Object.fromEntries(our.dam.assets.map((a) => [a.path, a.sha256]));
+  for (const file of tree.files) expect(assets[file.dam]).toBe(file.sha256);
+  expect(our.result.totalCompleted).toBe(tree.files.length);
+  const empty = our.result.detailedResult.find((d) => d.fileUrl.endsWith('/empty.txt'));
+  expect(empty.result.errors[0]).toMatchObject({ code: 'EUNKNOWN', message: 'File cannot be uploaded: Empty file', uploadError: true });
+  expect(our.state.counters.createasset.requests).toBe(tree.files.length);
+  expect(our.state.counters.complete).toBeUndefined();
+});
+
+test('an affinity cookie set at initiate reaches the complete, never a blob URL', async () => {
+  const prepare = () => env.emulator.configure({ affinityCookie: true, requireAffinityCookie: true });
+  const { our } = await compare(env.emulator, async (lib) => {
+    const instance = new lib.DirectBinaryUpload();
+    const files = [{ fileName: 'aff.bin', fileSize: 3000, blob: bytes(3000) }];
+    return { instance, run: () => instance.uploadFiles(dbuOptions(lib, files).withHttpOptions({ headers: { Cookie: 'mine=1' } })) };
+  }, prepare);
+  env.emulator.configure({ affinityCookie: false, requireAffinityCookie: false });
+  expect(our.result.totalCompleted).toBe(1);
+  expect(our.state.violations).toEqual([]);
+});

@@ -1,0 +1,41 @@
+// Compiled (not run) by types.test.js: code a user would write against index.d.ts.
+import {
+  DirectBinaryUpload,
+  DirectBinaryUploadOptions,
+  DirectBinaryUploadErrorCodes,
+  FileSystemUpload,
+  FileSystemUploadOptions,
+  UploadResult,
+  FileErrorEvent,
+} from '../..'
+import { startEmulator, EmulatorState } from '../../emulator'
+
+async function demo(): Promise<void> {
+  const emulator = await startEmulator({ storage: 'digest', faults: { seed: 1, routes: { part: { status503: 0.1 } } } })
+  const controller = new AbortController()
+  const options = new FileSystemUploadOptions()
+    .withUrl(`${emulator.url}/content/dam/x`)
+    .withDeepUpload(true)
+    .withMaxUploadFiles(5000)
+    .withHttpOptions({ headers: { Authorization: 'Basic YWRtaW46YWRtaW4=' }, cloudClient: { eventuallyConsistentCreate: true } })
+    .withAssetNodeNameProcessor(async (name) => name.toLowerCase())
+    .withAbortSignal(controller.signal)
+  const upload = new FileSystemUpload({ log: { info: (m: string) => void m } })
+  upload.on('fileerror', (event: FileErrorEvent) => {
+    const code: string = event.errors[0].getCode()
+    if (code === DirectBinaryUploadErrorCodes.ALREADY_EXISTS) upload.cancelFile(event.targetFile)
+  })
+  upload.on('fileprogress', (event) => void event.transferred)
+  const result: UploadResult = await upload.upload(options, ['./assets'])
+  const ok: number = result.totalCompleted + result.detailedResult.length
+  void ok
+  const direct = new DirectBinaryUpload()
+  await direct.uploadFiles(new DirectBinaryUploadOptions()
+    .withUrl(`${emulator.url}/content/dam`)
+    .withUploadFiles([{ fileName: 'a.txt', fileSize: 3, blob: Buffer.from('abc') }]))
+  const state: EmulatorState = emulator.state()
+  void state.violations.length
+  await emulator.stop()
+}
+
+void demo
