@@ -18,7 +18,7 @@ export interface RouteFaults {
   expiredUrls?: number
   latencyMs?: number
   jitterMs?: number
-  /** Inject only on attempts 1..maxAttempt of a request (0: any attempt). */
+  /** Inject only on attempts 1..maxAttempt of a request, latency included (0: any attempt). */
   maxAttempt?: number
 }
 

@@ -351,3 +351,90 @@ test('an affinity cookie set at initiate reaches the complete, never a blob URL'
   expect(our.result.totalCompleted).toBe(1);
   expect(our.state.violations).toEqual([]);
 });
+
+test('folder names kept with # by a processor: the reference truncates the URL, we encode each segment (compat.md §13)', async () => {
+  const top = path.join(root, 'src');
+  fs.mkdirSync(path.join(top, 'a#b'), { recursive: true });
+  fs.writeFileSync(path.join(top, 'a#b', 'in.txt'), 'inside');
+  const { ref, our } = await compare(env.emulator, async (lib) => {
+    const instance = new lib.FileSystemUpload();
+    const options = fsOptions(lib).withDeepUpload(true).withFolderNodeNameProcessor(async (name) => name);
+    return { instance, run: () => instance.upload(options, [top]) };
+  });
+  expect(ref.dam.folders.map((f) => f.path)).not.toContain('/content/dam/target/src/a#b');
+  expect(our.dam.folders.map((f) => f.path)).toContain('/content/dam/target/src/a#b');
+  expect(our.dam.assets.map((a) => a.path)).toEqual(['/content/dam/target/src/a#b/in.txt']);
+  expect(ref.dam.assets.map((a) => a.path)).not.toContain('/content/dam/target/src/a#b/in.txt');
+});
+
+test('withUploadFileOptions blob and fileName, httpOptions method and body: used by the reference, ignored by us (compat.md §13)', async () => {
+  const file = path.join(root, 'real.txt');
+  fs.writeFileSync(file, 'the real bytes');
+  const { ref, our } = await compare(env.emulator, async (lib) => {
+    const instance = new lib.FileSystemUpload();
+    const options = fsOptions(lib).withUploadFileOptions({ blob: Buffer.from('NOT THE FILE!!'), fileName: 'other.txt' });
+    return { instance, run: () => instance.upload(options, [file]) };
+  });
+  const { sha256 } = require('./helpers/http');
+  expect(our.dam.assets).toEqual([expect.objectContaining({ path: '/content/dam/target/real.txt', sha256: sha256(Buffer.from('the real bytes')) })]);
+  expect(ref.dam.assets).not.toEqual(our.dam.assets);
+
+  const methods = await compare(env.emulator, async (lib) => {
+    const instance = new lib.DirectBinaryUpload();
+    const options = dbuOptions(lib, [{ fileName: 'm.txt', fileSize: 3, blob: Buffer.from('abc') }]).withHttpOptions({ method: 'DELETE', body: 'x' });
+    return { instance, run: () => instance.uploadFiles(options) };
+  });
+  expect(methods.ref.result.totalCompleted).toBe(0);
+  expect(methods.our.result.totalCompleted).toBe(1);
+});
+
+test('withHttpRequestTimeout: ignored by the reference, an idle timeout for us (compat.md §13)', async () => {
+  const prepare = () => env.emulator.configure({ faults: { routes: { initiate: { latencyMs: 1500, maxAttempt: 2 } } } });
+  const { ref, our } = await compare(env.emulator, async (lib) => {
+    const instance = new lib.DirectBinaryUpload();
+    const options = dbuOptions(lib, [{ fileName: 't.bin', fileSize: 3, blob: Buffer.from('abc') }]).withHttpRequestTimeout(300);
+    return { instance, run: () => instance.uploadFiles(options) };
+  }, prepare);
+  // The reference waits out the stall; we give up after 300 idle ms and retry.
+  expect(ref.result.totalCompleted).toBe(1);
+  expect(our.result.totalCompleted).toBe(1);
+  // Attempts 1 and 2 stall (maxAttempt: 2); the third is answered.
+  expect(our.result.retryErrors).toEqual([
+    { code: 'ETIMEDOUT', message: 'No data moved for 300 ms' },
+    { code: 'ETIMEDOUT', message: 'No data moved for 300 ms' },
+  ]);
+});
+
+test('withHttpRetryCount(0) means one attempt (the reference retries for about a minute, not run here)', async () => {
+  env.emulator.reset();
+  env.emulator.configure({ faults: { routes: { initiate: { status503: 1 } } } });
+  const upload = new (require('..').DirectBinaryUpload)();
+  const result = await upload.uploadFiles(dbuOptions(require('..'), [{ fileName: 'z.bin', fileSize: 3, blob: Buffer.from('abc') }]).withHttpRetryCount(0));
+  expect(result.detailedResult[0].result.errors[0].message).toBe('Request failed with status code 503');
+  // One injected 503 for this request key: one attempt.
+  expect(env.emulator.state().faults.filter((f) => f.key === '/content/dam|z.bin')).toHaveLength(1);
+});
+
+test('secrets: the reference shows signed URLs in its errors; ours never carry credentials or signatures (compat.md §13)', async () => {
+  const canary = 'canary-password-7f3a';
+  env.emulator.configure({ auth: { basic: { admin: 'admin', canary } } });
+  const secretAuth = { headers: { Authorization: `Basic ${Buffer.from(`canary:${canary}`).toString('base64')}`, Cookie: 'session=canary-cookie-9b' } };
+  const prepare = () => env.emulator.configure({ faults: { routes: { part: { status503: 1 } } } });
+  const lines = [];
+  const { ref, our } = await compare(env.emulator, async (lib, which) => {
+    const log = which === 'ours' ? { debug: (m) => lines.push(m), info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) } : undefined;
+    const instance = new lib.DirectBinaryUpload(which === 'ours' ? { log } : {});
+    const options = dbuOptions(lib, [{ fileName: 's.bin', fileSize: 3000, blob: bytes(3000) }]).withHttpRetryCount(1).withHttpOptions(secretAuth);
+    return { instance, run: () => instance.uploadFiles(options) };
+  }, prepare);
+  const everything = (side) => JSON.stringify([side.result, side.events]) + (side === our ? lines.join('\n') : '');
+  const refText = JSON.stringify(ref.result.detailedResult.map((d) => d.result && d.result.errors && d.result.errors.map((e) => [e.message, e.innerStack])));
+  expect(refText).toMatch(/sig=/);
+  const ourText = everything(our);
+  expect(our.result.totalCompleted).toBe(0);
+  for (const secret of ['sig=', 'se=', canary, Buffer.from(`canary:${canary}`).toString('base64'), 'canary-cookie-9b', 'uploadToken']) {
+    expect(ourText).not.toContain(secret);
+  }
+  env.emulator.configure({ auth: { basic: { admin: 'admin', canary: null } } });
+  expect(our.state.violations).toEqual([]);
+});

@@ -89,19 +89,27 @@ async function runEmulator(args, io) {
     return 0;
   }
   const { startEmulator } = require('../emulator');
-  const emulator = await startEmulator(config);
-  io.stdout.write(`${JSON.stringify({ url: emulator.url, blobUrl: emulator.blobUrl })}\n`);
+  // Signal handlers go up before the ready line: a caller may signal as soon
+  // as it reads it (the native listeners answer before this thread moves on).
+  let stopRequested;
+  const stopped = new Promise((resolve) => { stopRequested = resolve; });
+  const onSignal = () => stopRequested();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let emulator;
+  try {
+    emulator = await startEmulator(config);
+  } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw err;
+  }
   // Native listeners do not keep Node's event loop alive; this timer does.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  io.stdout.write(`${JSON.stringify({ url: emulator.url, blobUrl: emulator.blobUrl })}\n`);
+  await stopped;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   await emulator.stop();
   clearInterval(keepAlive);
   return 0;

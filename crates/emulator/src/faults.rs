@@ -54,6 +54,10 @@ pub fn uniform(seed: u64, route: FaultRoute, key: &str, attempt: u32, salt: &str
 /// Decides what one attempt of a request gets.
 pub fn decide(seed: u64, route: FaultRoute, key: &str, attempt: u32, rates: &RouteFaults) -> Decision {
     let mut decision = Decision::default();
+    // Past maxAttempt nothing is injected, latency included.
+    if rates.max_attempt != 0 && attempt > rates.max_attempt {
+        return decision;
+    }
     if rates.latency_ms > 0 || rates.jitter_ms > 0 {
         let jitter = if rates.jitter_ms > 0 {
             (uniform(seed, route, key, attempt, "jitter") * (rates.jitter_ms + 1) as f64) as u64
@@ -61,9 +65,6 @@ pub fn decide(seed: u64, route: FaultRoute, key: &str, attempt: u32, rates: &Rou
             0
         };
         decision.latency = Duration::from_millis(rates.latency_ms + jitter);
-    }
-    if rates.max_attempt != 0 && attempt > rates.max_attempt {
-        return decision;
     }
     let draw = uniform(seed, route, key, attempt, "fault");
     let mut edge = 0.0;
@@ -161,6 +162,9 @@ mod tests {
         let always = RouteFaults { status503: 1.0, max_attempt: 2, ..Default::default() };
         assert_eq!(decide(0, FaultRoute::Complete, "x", 2, &always).fault, Some(Fault::Status503));
         assert_eq!(decide(0, FaultRoute::Complete, "x", 3, &always).fault, None);
+        let slow = RouteFaults { latency_ms: 50, max_attempt: 1, ..Default::default() };
+        assert_eq!(decide(0, FaultRoute::Initiate, "x", 1, &slow).latency, Duration::from_millis(50));
+        assert_eq!(decide(0, FaultRoute::Initiate, "x", 2, &slow).latency, Duration::ZERO);
     }
 
     #[test]
