@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+'use strict';
+
+// `npm run bench`: @adobe/aem-upload 2.0.3 and aem-upload-rs side by side in
+// one run, against the emulator running as its own process.
+//
+// Workloads (generated under a temp folder):
+//   A  5,000 files of 8 KiB in 50 folders      B  200 files of 1 MiB
+//   C  one 2 GiB file                          D  one 8 GiB file (when the disk has room)
+// Each run is a whole Node process uploading through the public API
+// (FileSystemUpload, deep). Runs alternate reference/ours, A B A B. After
+// every run the emulator's state is checked: each file arrived with the
+// right size (and SHA-256 where the emulator hashes). Variants: a size-only
+// emulator (no hashing) for C and D, and 5 ms of latency per request for A.
+//
+// Options (environment): BENCH_RUNS (A and B, default 5), BENCH_BIG_RUNS
+// (C and D, default 3), BENCH_WORKLOADS (e.g. "A,B"), BENCH_OUT (a markdown
+// file to write the table to).
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const { spawn, execFileSync } = require('child_process');
+
+const ROOT = path.join(__dirname, '..');
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const GIB = 1024 * MIB;
+const RUNS = Number(process.env.BENCH_RUNS) || 5;
+const BIG_RUNS = Number(process.env.BENCH_BIG_RUNS) || 3;
+const ONLY = (process.env.BENCH_WORKLOADS || '').split(',').filter(Boolean);
+const AUTH = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
+
+function log(message) {
+  process.stderr.write(`${message}\n`);
+}
+
+// ----- workloads -----
+
+function fillDeterministic(buf, seed) {
+  let block = crypto.createHash('sha512').update(String(seed)).digest();
+  for (let i = 0; i < buf.length; i += block.length) {
+    block.copy(buf, i);
+    block = crypto.createHash('sha512').update(block).digest();
+  }
+  return buf;
+}
+
+function makeSmallFiles(dir, folders, perFolder, size) {
+  const expected = new Map();
+  for (let f = 0; f < folders; f += 1) {
+    const sub = path.join(dir, `folder-${String(f).padStart(3, '0')}`);
+    fs.mkdirSync(sub, { recursive: true });
+    for (let i = 0; i < perFolder; i += 1) {
+      const data = fillDeterministic(Buffer.alloc(size), `${f}/${i}`);
+      const name = `file-${String(i).padStart(5, '0')}.bin`;
+      fs.writeFileSync(path.join(sub, name), data);
+      expected.set(`${sub.slice(dir.length)}/${name}`, { size, sha256: crypto.createHash('sha256').update(data).digest('hex') });
+    }
+  }
+  return expected;
+}
+
+function makeBigFile(dir, size) {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `big-${size / GIB}GiB.bin`);
+  const block = fillDeterministic(Buffer.alloc(4 * MIB), size);
+  const hash = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'w');
+  for (let written = 0, n = 0; written < size; written += block.length, n += 1) {
+    block.writeUInt32LE(n, 0);
+    fs.writeSync(fd, block);
+    hash.update(block);
+  }
+  fs.closeSync(fd);
+  return new Map([[`/${path.basename(file)}`, { size, sha256: hash.digest('hex') }]]);
+}
+
+// ----- the emulator process -----
+
+async function startEmulator(storage) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'aem-upload.js'), 'emulator', '--storage', storage], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
+    });
+    child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+  });
+  const call = async (method, route, body) => {
+    const res = await fetch(`${ready.url}/_emulator/${route}`, { method, body: body && JSON.stringify(body), headers: body ? { 'content-type': 'application/json' } : {} });
+    if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  return {
+    url: ready.url,
+    reset: () => call('POST', 'reset'),
+    state: () => call('GET', 'state'),
+    configure: (patch) => call('PATCH', 'config', patch),
+    stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }),
+  };
+}
+
+// ----- one run -----
+
+function runOnce(which, dir, url) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [path.join(__dirname, 'upload-once.js'), which, dir, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('exit', (code) => {
+      const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const line = out.split('\n').find((l) => l.startsWith('BENCH '));
+      if (!line) return reject(new Error(`${which} run printed no result (exit ${code})`));
+      const result = JSON.parse(line.slice(6));
+      if (result.error) return reject(new Error(`${which}: ${result.error}`));
+      return resolve({ ...result, wallMs });
+    });
+  });
+}
+
+async function verify(emulator, prefix, expected, hashed) {
+  const state = await emulator.state();
+  const assets = new Map(state.assets.map((a) => [a.path, a]));
+  let bad = 0;
+  for (const [rel, want] of expected) {
+    const asset = assets.get(`${prefix}${rel}`);
+    if (!asset || asset.size !== want.size || (hashed && asset.sha256 !== want.sha256)) bad += 1;
+  }
+  if (bad || state.violations.length) {
+    throw new Error(`verification failed: ${bad} of ${expected.size} files wrong or missing, ${state.violations.length} violations`);
+  }
+}
+
+// ----- statistics and report -----
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function summarise(runs, workload) {
+  const rate = (r) => (workload.unit === 'files/s' ? workload.files / (r.uploadMs / 1000) : workload.bytes / 1e6 / (r.uploadMs / 1000));
+  const rates = runs.map(rate);
+  return {
+    rate: median(rates),
+    min: Math.min(...rates),
+    max: Math.max(...rates),
+    wallMs: median(runs.map((r) => r.wallMs)),
+    cpuPerGB: median(runs.map((r) => r.cpuSeconds / (workload.bytes / 1e9))),
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    peakRss: Math.max(...runs.map((r) => r.peakRssBytes)),
+    loadMs: median(runs.map((r) => r.loadMs)),
+    n: runs.length,
+  };
+}
+
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const mb = (bytes) => `${fmt(bytes / 1e6, 0)} MB`;
+
+function machine() {
+  const cpu = (os.cpus()[0] || {}).model || 'unknown CPU';
+  let rustc = '';
+  try { rustc = execFileSync('rustc', ['--version'], { encoding: 'utf8' }).trim(); } catch (e) { rustc = 'rustc unknown'; }
+  return `${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / GIB, 0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, ${rustc}`;
+}
+
+// ----- main -----
+
+async function main() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aem-upload-rs-bench-'));
+  const free = fs.statfsSync(work);
+  const freeBytes = free.bavail * free.bsize;
+  const workloads = [
+    { id: 'A', label: 'A: 5,000 × 8 KiB in 50 folders', unit: 'files/s', files: 5000, bytes: 5000 * 8 * KIB, runs: RUNS, make: (d) => makeSmallFiles(d, 50, 100, 8 * KIB) },
+    { id: 'B', label: 'B: 200 × 1 MiB', unit: 'MB/s', files: 200, bytes: 200 * MIB, runs: RUNS, make: (d) => makeSmallFiles(d, 1, 200, MIB) },
+    { id: 'C', label: 'C: 1 × 2 GiB', unit: 'MB/s', files: 1, bytes: 2 * GIB, runs: BIG_RUNS, make: (d) => makeBigFile(d, 2 * GIB) },
+    { id: 'D', label: 'D: 1 × 8 GiB', unit: 'MB/s', files: 1, bytes: 8 * GIB, runs: Math.max(1, Math.min(BIG_RUNS, 2)), make: (d) => makeBigFile(d, 8 * GIB), needs: 9 * GIB },
+  ].filter((w) => !ONLY.length || ONLY.includes(w.id));
+  const skipped = [];
+  try {
+    log(`bench: ${machine()}`);
+    for (const w of workloads) {
+      if (w.needs && freeBytes < w.needs + 2 * GIB) {
+        skipped.push(`${w.id} (needs ${fmt(w.needs / GIB)} GiB free, ${fmt(freeBytes / GIB, 1)} GiB available)`);
+        w.skip = true;
+        continue;
+      }
+      log(`bench: generating ${w.label}`);
+      w.dir = path.join(work, w.id, 'payload');
+      w.expected = w.make(w.dir);
+    }
+    const active = workloads.filter((w) => !w.skip);
+    const digest = await startEmulator('digest');
+    const sizeOnly = await startEmulator('size');
+    const variants = [];
+    for (const w of active) {
+      variants.push({ w, name: `${w.label}`, emulator: digest, hashed: true });
+      if (w.id === 'C' || w.id === 'D') variants.push({ w, name: `${w.label}, no server hashing`, emulator: sizeOnly, hashed: false });
+      if (w.id === 'A') variants.push({ w, name: `${w.label}, 5 ms latency`, emulator: digest, hashed: true, latency: 5, runs: Math.max(3, Math.ceil(w.runs / 2)) });
+    }
+    const results = new Map(variants.map((v) => [v, { reference: [], ours: [] }]));
+    // Alternate: run i of every variant, reference then ours, before run i+1.
+    const maxRuns = Math.max(...variants.map((v) => v.runs || v.w.runs));
+    for (let i = 0; i < maxRuns; i += 1) {
+      for (const v of variants) {
+        if (i >= (v.runs || v.w.runs)) continue;
+        for (const which of ['reference', 'ours']) {
+          await v.emulator.reset();
+          await v.emulator.configure({ faults: { routes: v.latency ? { '*': { latencyMs: v.latency } } : null } });
+          const target = `/content/dam/bench-${v.w.id.toLowerCase()}`;
+          const run = await runOnce(which, v.w.dir, `${v.emulator.url}${target}`);
+          await verify(v.emulator, `${target}/payload`, v.w.expected, v.hashed);
+          results.get(v)[which].push(run);
+          log(`bench: ${v.name} #${i + 1} ${which}: ${fmt(run.uploadMs)} ms upload, ${fmt(run.wallMs)} ms process, ${fmt(run.cpuSeconds, 2)} s CPU, ${mb(run.peakRssBytes)} peak RSS`);
+        }
+      }
+    }
+    await digest.stop();
+    await sizeOnly.stop();
+
+    const rows = [];
+    for (const v of variants) {
+      const ref = summarise(results.get(v).reference, v.w);
+      const our = summarise(results.get(v).ours, v.w);
+      rows.push({ v, ref, our, ratio: our.rate / ref.rate });
+    }
+    const lines = [];
+    lines.push(`Machine: ${machine()}`);
+    lines.push(`Date: ${new Date().toISOString()}; runs per variant: A, B ${RUNS} (latency ${Math.max(3, Math.ceil(RUNS / 2))}), C, D ${BIG_RUNS}`);
+    lines.push('');
+    lines.push('| workload | client | median (range) | process wall | CPU s/GB | peak RSS | ours/ref |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const { v, ref, our, ratio } of rows) {
+      const cell = (s) => `${fmt(s.rate, s.rate < 100 ? 1 : 0)} ${v.w.unit} (${fmt(s.min, s.min < 100 ? 1 : 0)}–${fmt(s.max, s.max < 100 ? 1 : 0)})`;
+      lines.push(`| ${v.name} | reference | ${cell(ref)} | ${fmt(ref.wallMs)} ms | ${fmt(ref.cpuPerGB, 2)} | ${mb(ref.peakRss)} | |`);
+      lines.push(`| | ours | ${cell(our)} | ${fmt(our.wallMs)} ms | ${fmt(our.cpuPerGB, 2)} | ${mb(our.peakRss)} | **${fmt(ratio, 1)}×** |`);
+    }
+    if (skipped.length) lines.push('', `Skipped: ${skipped.join('; ')}`);
+
+    // Targets (issue: throughput and memory).
+    const find = (id, kind) => rows.find((r) => r.v.w.id === id && (kind === 'latency' ? r.v.latency : kind === 'size' ? !r.v.hashed : !r.v.latency && r.v.hashed));
+    const targets = [];
+    const ratioTarget = (id, kind, want, label) => {
+      const row = find(id, kind);
+      if (row) targets.push([label, `≥ ${want}×`, `${fmt(row.ratio, 1)}×`, row.ratio >= want]);
+    };
+    ratioTarget('A', 'plain', 12, 'A speed vs reference');
+    ratioTarget('B', 'plain', 5, 'B speed vs reference');
+    ratioTarget('C', 'plain', 1.7, 'C speed vs reference, server hashing');
+    ratioTarget('D', 'plain', 1.7, 'D speed vs reference, server hashing');
+    ratioTarget('C', 'size', 3, 'C speed vs reference, no hashing');
+    ratioTarget('D', 'size', 3, 'D speed vs reference, no hashing');
+    ratioTarget('A', 'latency', 15, 'A speed vs reference, 5 ms latency');
+    for (const id of ['C', 'D']) {
+      const row = find(id, 'plain');
+      if (row) {
+        targets.push([`${id} peak RSS (ours)`, '≤ 64 MB', mb(row.our.peakRss), row.our.peakRss <= 64e6]);
+        targets.push([`${id} CPU per GB (ours)`, '≤ 0.4 s', `${fmt(row.our.cpuPerGB, 2)} s`, row.our.cpuPerGB <= 0.4]);
+      }
+    }
+    const c = find('C', 'plain');
+    const d = find('D', 'plain');
+    if (c && d) targets.push(['peak RSS growth C → D (ours)', '≤ 4 MB', mb(d.our.peakRss - c.our.peakRss), d.our.peakRss - c.our.peakRss <= 4e6]);
+    for (const id of ['A', 'B']) {
+      const row = find(id, 'plain');
+      if (row) targets.push([`${id} peak RSS (ours)`, '≤ 100 MB', mb(row.our.peakRss), row.our.peakRss <= 100e6]);
+    }
+    const anyRow = rows[0];
+    if (anyRow) targets.push(['module load (require of the package)', '≤ 50 ms', `${fmt(anyRow.our.loadMs, 1)} ms`, anyRow.our.loadMs <= 50]);
+    lines.push('', '| target | wanted | measured | met |', '|---|---|---|---|');
+    for (const [label, want, got, met] of targets) lines.push(`| ${label} | ${want} | ${got} | ${met ? 'yes' : '**no**'} |`);
+    const table = lines.join('\n');
+    process.stdout.write(`${table}\n`);
+    if (process.env.BENCH_OUT) fs.writeFileSync(process.env.BENCH_OUT, `${table}\n`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  log(`bench failed: ${err && err.stack ? err.stack : err}`);
+  process.exitCode = 1;
+});

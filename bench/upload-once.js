@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+'use strict';
+
+// One benchmark run as a whole Node process: load the library (reference or
+// ours), upload a folder with FileSystemUpload (deep), and print one JSON
+// line with what the run cost. Usage:
+//   node bench/upload-once.js <reference|ours> <local dir> <AEM folder URL>
+
+const started = process.hrtime.bigint();
+const [which, dir, url] = process.argv.slice(2);
+const loadStart = process.hrtime.bigint();
+const lib = which === 'reference' ? require('@adobe/aem-upload') : require('..');
+const loadMs = Number(process.hrtime.bigint() - loadStart) / 1e6;
+
+async function main() {
+  const options = new lib.FileSystemUploadOptions()
+    .withUrl(url)
+    .withDeepUpload(true)
+    .withMaxUploadFiles(1000000)
+    .withHttpOptions({ headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` } });
+  const upload = new lib.FileSystemUpload();
+  const uploadStart = process.hrtime.bigint();
+  const result = await upload.upload(options, [dir]);
+  const uploadMs = Number(process.hrtime.bigint() - uploadStart) / 1e6;
+  const usage = process.resourceUsage();
+  const line = {
+    which,
+    loadMs,
+    uploadMs,
+    processMs: Number(process.hrtime.bigint() - started) / 1e6,
+    cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    peakRssBytes: usage.maxRSS * 1024,
+    totalFiles: result.totalFiles,
+    totalCompleted: result.totalCompleted,
+    errors: result.errors.length,
+  };
+  // The reference logs to stdout on its own; the result line is marked.
+  process.stdout.write(`\nBENCH ${JSON.stringify(line)}\n`);
+}
+
+main().catch((err) => {
+  process.stdout.write(`\nBENCH ${JSON.stringify({ which, error: String(err && err.message) })}\n`);
+  process.exitCode = 1;
+});
