@@ -33,6 +33,11 @@ export declare class NativeUpload {
   cancel(): void
   /** Cancels one file (by its index in the call). */
   cancelFile(index: number): void
+  /**
+   * The next batch of events, in order, as soon as there is one. The
+   * last event of a call is `done`; do not ask again after it.
+   */
+  nextEvents(): Promise<Array<NativeEvent>>
 }
 
 /**
@@ -159,8 +164,8 @@ export declare function splitExtension(name: string): Array<string>
 /** Starts an emulator from a JSON configuration (as text). */
 export declare function startEmulator(configJson: string): Promise<NativeEmulator>
 
-/** Starts an upload call; events (ending with `done`) go to `on_event`. */
-export declare function startUpload(files: Array<NativeFile>, buffers: Array<Buffer>, options: NativeOptions, onEvent: ((arg: NativeEvent) => void)): NativeUpload
+/** Starts an upload call; pull its events with `nextEvents()` until `done`. */
+export declare function startUpload(files: Array<NativeFile>, buffers: Array<Buffer>, options: NativeOptions): NativeUpload
 
 /** Walks local paths (compat.md §5); limits come back as `error` (ETOOLARGE). */
 export declare function walkPaths(paths: Array<string>, deep: boolean, max: number): Promise<NativeWalkResult>

@@ -259,27 +259,29 @@ class DirectBinaryUpload extends EventEmitter {
     }
 
     const opts = transferOptions(options, this.logger.enabled);
-    await new Promise((resolve, reject) => {
-      try {
-        call.handle = native.startUpload(nativeFiles, buffers, opts, (event) => {
-          try {
-            this.onEngineEvent(call, event, payloads, result, resolve);
-          } catch (err) {
-            this.logger.error(`Internal error handling an upload event: ${err && err.message}`);
-          }
-        });
-      } catch (err) {
-        reject(UploadError.fromError(err));
-        return;
+    try {
+      call.handle = native.startUpload(nativeFiles, buffers, opts);
+    } catch (err) {
+      result.addError(UploadError.fromError(err));
+      return;
+    }
+    if (call.cancelled) call.handle.cancel();
+    // Events arrive in batches; the last one is 'done'.
+    let finished = false;
+    while (!finished) {
+      for (const event of await call.handle.nextEvents()) {
+        if (event.kind === 'done') finished = true;
+        try {
+          this.onEngineEvent(call, event, payloads, result);
+        } catch (err) {
+          this.logger.error(`Internal error handling an upload event: ${err && err.message}`);
+        }
       }
-      if (call.cancelled) call.handle.cancel();
-    }).catch((err) => {
-      result.addError(err);
-    });
+    }
   }
 
   /** @private */
-  onEngineEvent(call, event, payloads, result, resolve) {
+  onEngineEvent(call, event, payloads, result) {
     const base = event.file === undefined || event.file === null ? undefined : payloads[event.file];
     const withMime = () => (event.mimeType ? { ...base, mimeType: event.mimeType } : { ...base });
     switch (event.kind) {
@@ -316,7 +318,6 @@ class DirectBinaryUpload extends EventEmitter {
       case 'done':
         result.totalTime = event.totalTime || 0;
         result.addRetryErrors((event.retryErrors || []).map((e) => UploadError.fromNative(e)));
-        resolve();
         break;
       default:
         break;

@@ -1,11 +1,14 @@
 //! Uploads, folders, the walk and naming, translated between JS values and
-//! the engine's types. Events go to JS through one thread-safe function, in
-//! order; the call's end is itself an event, so JS sees every file event
-//! before it settles.
+//! the engine's types. Events queue up here, in order, and JS pulls them in
+//! batches with `nextEvents()` (a promise that settles as soon as events are
+//! waiting), so thousands of files cost a few hundred crossings, not three per
+//! file. The call's end is itself an event, so JS sees every file event before
+//! it settles. A `Notify` permit is stored when nobody waits, so a wake-up can
+//! never be lost between "the queue is empty" and "wait".
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aem_upload_engine::events::Event;
@@ -17,7 +20,6 @@ use aem_upload_engine::walk::{self, Walked};
 use aem_upload_engine::{naming, Error as EngineError, ErrorCode};
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 /// An engine error as data; the JS facade makes it an `UploadError`.
@@ -138,10 +140,35 @@ fn invalid(message: String) -> napi::Error {
     napi::Error::new(Status::InvalidArg, message)
 }
 
+/// Events waiting for JS.
+#[derive(Default)]
+struct EventQueue {
+    events: Mutex<Vec<NativeEvent>>,
+    ready: tokio::sync::Notify,
+}
+
+impl EventQueue {
+    fn push(&self, event: NativeEvent) {
+        self.events.lock().unwrap().push(event);
+        self.ready.notify_one();
+    }
+
+    async fn next(&self) -> Vec<NativeEvent> {
+        loop {
+            let batch = std::mem::take(&mut *self.events.lock().unwrap());
+            if !batch.is_empty() {
+                return batch;
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
 /// A running upload call.
 #[napi]
 pub struct NativeUpload {
     cancel: Cancel,
+    queue: Arc<EventQueue>,
 }
 
 #[napi]
@@ -157,15 +184,22 @@ impl NativeUpload {
     pub fn cancel_file(&self, index: u32) {
         self.cancel.cancel_file(index as usize);
     }
+
+    /// The next batch of events, in order, as soon as there is one. The
+    /// last event of a call is `done`; do not ask again after it.
+    #[napi]
+    pub async fn next_events(&self) -> Vec<NativeEvent> {
+        let queue = Arc::clone(&self.queue);
+        queue.next().await
+    }
 }
 
-/// Starts an upload call; events (ending with `done`) go to `on_event`.
+/// Starts an upload call; pull its events with `nextEvents()` until `done`.
 #[napi]
 pub fn start_upload(
     files: Vec<NativeFile>,
     buffers: Vec<Buffer>,
     options: NativeOptions,
-    on_event: ThreadsafeFunction<NativeEvent, (), NativeEvent, Status, false>,
 ) -> napi::Result<NativeUpload> {
     let client = Client::new(&client_options(&options)).map_err(|e| invalid(e.message().to_string()))?;
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
@@ -203,17 +237,16 @@ pub fn start_upload(
         log: options.log,
     };
     let cancel = Cancel::new(files.len());
-    let callback = Arc::new(on_event);
-    let sink = Arc::clone(&callback);
+    let queue = Arc::new(EventQueue::default());
+    let sink = Arc::clone(&queue);
     let upload = Upload::new(
         client,
         files,
         upload_options,
-        Arc::new(move |event: Event| {
-            sink.call(event.into(), ThreadsafeFunctionCallMode::NonBlocking);
-        }),
+        Arc::new(move |event: Event| sink.push(event.into())),
         cancel.clone(),
     );
+    let done_queue = Arc::clone(&queue);
     napi::bindgen_prelude::spawn(async move {
         let summary = upload.run().await;
         drop(upload);
@@ -222,9 +255,9 @@ pub fn start_upload(
             retry_errors: Some(summary.retry_errors.iter().map(NativeError::from).collect()),
             ..NativeEvent::new("done")
         };
-        callback.call(done, ThreadsafeFunctionCallMode::NonBlocking);
+        done_queue.push(done);
     });
-    Ok(NativeUpload { cancel })
+    Ok(NativeUpload { cancel, queue })
 }
 
 /// The outcome of one folder POST.
