@@ -1,4 +1,6 @@
 /// <reference types="node" />
+// Environment knob (not an option): AEM_UPLOAD_RS_WORKERS sets the number of
+// native worker threads (default: one per core, at most four).
 import { EventEmitter } from 'events'
 
 /** The exported error codes (as in @adobe/aem-upload). */
