@@ -17,7 +17,11 @@ pub use upload::*;
 #[napi_derive::module_init]
 fn init_runtime() {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 4);
-    let workers = std::env::var("AEM_UPLOAD_RS_WORKERS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0).unwrap_or(cores);
+    let workers = std::env::var("AEM_UPLOAD_RS_WORKERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(cores);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("aem-upload-rs")
