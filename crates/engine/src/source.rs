@@ -12,8 +12,13 @@ use futures_util::stream;
 use crate::http::Activity;
 use crate::{Error, ErrorCode, Result};
 
-/// Parts up to this size are read whole; larger ones stream in chunks of it.
-const CHUNK: u64 = 256 * 1024;
+/// Parts up to this size are read whole, inline on the worker (from the page
+/// cache that beats two blocking-pool hand-offs).
+const INLINE_MAX: u64 = 256 * 1024;
+
+/// Larger parts stream in reads of this size through the blocking pool:
+/// few hand-offs and socket writes per part, bounded memory per part in flight.
+const STREAM_CHUNK: u64 = 256 * 1024;
 
 /// A file's bytes.
 #[derive(Clone, Debug)]
@@ -109,7 +114,7 @@ impl OpenSource {
                         if offset >= end {
                             return None;
                         }
-                        let want = (end - offset).min(CHUNK) as usize;
+                        let want = (end - offset).min(STREAM_CHUNK) as usize;
                         let read = tokio::task::spawn_blocking(move || read_exact_at(&file, offset, want)).await;
                         let chunk = match read {
                             Ok(Ok(chunk)) if chunk.len() == want => chunk,
