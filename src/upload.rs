@@ -15,7 +15,7 @@ use aem_upload_engine::events::Event;
 use aem_upload_engine::folders::{self, FolderOptions};
 use aem_upload_engine::http::{Client, ClientOptions};
 use aem_upload_engine::source::Source;
-use aem_upload_engine::upload::{Cancel, Upload, UploadFile, UploadOptions};
+use aem_upload_engine::upload::{Cancel, CancelToken, Upload, UploadFile, UploadOptions};
 use aem_upload_engine::walk::{self, Walked};
 use aem_upload_engine::{naming, Error as EngineError, ErrorCode};
 use bytes::Bytes;
@@ -124,11 +124,12 @@ impl From<Event> for NativeEvent {
     }
 }
 
-fn client_options(options: &NativeOptions) -> ClientOptions {
+/// How to connect, from the connection fields both option objects carry.
+fn client_options(reject_unauthorized: bool, proxy: &Option<String>, ca: &Option<Vec<String>>) -> ClientOptions {
     ClientOptions {
-        accept_invalid_certs: !options.reject_unauthorized,
-        ca_pem: options.ca.iter().flatten().map(|c| c.as_bytes().to_vec()).collect(),
-        proxy: options.proxy.clone(),
+        accept_invalid_certs: !reject_unauthorized,
+        ca_pem: ca.iter().flatten().map(|c| c.as_bytes().to_vec()).collect(),
+        proxy: proxy.clone(),
     }
 }
 
@@ -201,7 +202,8 @@ pub fn start_upload(
     buffers: Vec<Buffer>,
     options: NativeOptions,
 ) -> napi::Result<NativeUpload> {
-    let client = Client::new(&client_options(&options)).map_err(|e| invalid(e.message().to_string()))?;
+    let client = Client::new(&client_options(options.reject_unauthorized, &options.proxy, &options.ca))
+        .map_err(|e| invalid(e.message().to_string()))?;
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
     let files = files
         .into_iter()
@@ -291,12 +293,8 @@ pub async fn create_folders(
     url_prefix: String,
     folders: Vec<Vec<String>>,
 ) -> napi::Result<Vec<NativeFolderResult>> {
-    let client_options = ClientOptions {
-        accept_invalid_certs: !options.reject_unauthorized,
-        ca_pem: options.ca.iter().flatten().map(|c| c.as_bytes().to_vec()).collect(),
-        proxy: options.proxy.clone(),
-    };
-    let client = Client::new(&client_options).map_err(|e| invalid(e.message().to_string()))?;
+    let client = Client::new(&client_options(options.reject_unauthorized, &options.proxy, &options.ca))
+        .map_err(|e| invalid(e.message().to_string()))?;
     let folder_options = FolderOptions {
         headers: options.headers.into_iter().collect(),
         attempts: options.attempts.max(1),
@@ -305,7 +303,8 @@ pub async fn create_folders(
         idle_timeout: options.idle_timeout.map(millis).filter(|d| !d.is_zero()),
         eventually_consistent: options.eventually_consistent,
     };
-    let cancel = tokio_util_token();
+    // Folder creation is not cancelled mid-request; JS skips the rest when cancelled.
+    let cancel = CancelToken::new();
     let mut results = Vec::with_capacity(folders.len());
     for pair in folders {
         let [path, title] =
@@ -329,10 +328,6 @@ pub async fn create_folders(
         }
     }
     Ok(results)
-}
-
-fn tokio_util_token() -> aem_upload_engine::upload::CancelToken {
-    aem_upload_engine::upload::CancelToken::new()
 }
 
 #[napi(object)]
