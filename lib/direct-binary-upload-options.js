@@ -66,6 +66,20 @@ class DirectBinaryUploadOptions {
     return this;
   }
 
+  /**
+   * Resume journal (an addition): a file where each completed upload is
+   * recorded; a later call with the same journal skips files recorded there.
+   * Not part of toJSON().
+   */
+  withJournal(journalPath) {
+    this.journal = journalPath;
+    return this;
+  }
+
+  getJournal() {
+    return this.journal;
+  }
+
   getUrl() {
     const url = String(this.options.url === undefined ? '' : this.options.url).replace(/\/+$/, '');
     return url || '/';

@@ -10,9 +10,16 @@ const UploadResult = require('./upload-result');
 const { makeLogger } = require('./logger');
 const { toBuffer } = require('./sources');
 const { transferOptions } = require('./http-options');
+const {
+  checkTransferOptions, checkUploadFile, checkUrl, toNumber,
+} = require('./validate');
 
 const MISSING_FIELDS = 'UploadFile missing required fields. Must have one of fileName or fileUrl, fileSize, and either filePath or blob';
 const CANCELLED_MESSAGE = 'Upload cancelled by user';
+
+function invalidCall(message) {
+  return new UploadError(`Invalid upload options: ${message}`, ErrorCodes.INVALID_OPTIONS);
+}
 
 function cancelledError() {
   return new UploadError(CANCELLED_MESSAGE, ErrorCodes.USER_CANCELLED);
@@ -112,12 +119,15 @@ class DirectBinaryUpload extends EventEmitter {
    */
   uploadFiles(options) {
     const uploadId = randomUUID();
+    if (!options || typeof options.getUploadFiles !== 'function') {
+      return this.rejectCall(uploadId, invalidCall('uploadFiles() needs a DirectBinaryUploadOptions'));
+    }
     const list = options.getUploadFiles();
     const files = Array.isArray(list) ? list : [];
     let totalSize = 0;
     files.forEach((file) => {
-      const { fileSize = 0 } = file || {};
-      totalSize += fileSize;
+      const size = toNumber(file && file.fileSize);
+      if (Number.isFinite(size)) totalSize += size;
     });
     const start = { uploadId, fileCount: files.length, totalSize, directoryCount: 0 };
     const result = new UploadResult(options.getUrlPrefix());
@@ -139,6 +149,24 @@ class DirectBinaryUpload extends EventEmitter {
       this.emit('fileuploadend', { ...start, result: json });
       return json;
     })();
+  }
+
+  /**
+   * A call that cannot start: both events, the error in the result (compat.md §4.1).
+   * @private
+   */
+  rejectCall(uploadId, error) {
+    const start = { uploadId, fileCount: 0, totalSize: 0, directoryCount: 0 };
+    const result = new UploadResult('');
+    result.addError(error);
+    try {
+      this.emit('fileuploadstart', start);
+      const json = result.toJSON();
+      this.emit('fileuploadend', { ...start, result: json });
+      return Promise.resolve(json);
+    } catch (err) {
+      return Promise.reject(UploadError.fromError(err));
+    }
   }
 
   /** Cancels every running call of this instance. */
@@ -192,8 +220,12 @@ class DirectBinaryUpload extends EventEmitter {
     }
     let targets;
     try {
+      checkTransferOptions(options);
+      files.forEach(checkUploadFile);
+      if (files.some((file) => !file.fileUrl)) checkUrl(options.getUrl(), 'url');
       targets = files.map((file) => {
         const fileUrl = file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`;
+        checkUrl(fileUrl, 'fileUrl');
         const url = new URL(fileUrl);
         const targetFile = safeDecode(url.pathname);
         return { fileUrl, href: url.href, targetFile, targetFolder: path.posix.dirname(targetFile), fileName: path.posix.basename(targetFile) };
@@ -223,7 +255,9 @@ class DirectBinaryUpload extends EventEmitter {
       const target = targets[i];
       const size = Number(file.fileSize);
       const entry = {
-        targetUrl: target.href,
+        // As given: the engine refuses paths that would escape their folder
+        // before parsing removes their dot segments.
+        targetUrl: target.fileUrl,
         size: Number.isFinite(size) ? size : 0,
         createVersion: !!file.createVersion,
         versionLabel: file.versionLabel ? String(file.versionLabel) : undefined,

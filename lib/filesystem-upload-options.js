@@ -21,6 +21,7 @@ class FileSystemUploadOptions extends DirectBinaryUploadOptions {
     copy.options = { ...(uploadOptions && uploadOptions.options) };
     if (uploadOptions) {
       copy.abortSignal = uploadOptions.abortSignal;
+      if (uploadOptions.journal !== undefined) copy.journal = uploadOptions.journal;
       if (uploadOptions.proxy) copy.proxy = uploadOptions.proxy;
       if (typeof uploadOptions.replaceValue === 'string') copy.replaceValue = uploadOptions.replaceValue;
       if (typeof uploadOptions.folderNodeProcessor === 'function') copy.folderNodeProcessor = uploadOptions.folderNodeProcessor;

@@ -9,6 +9,7 @@ const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
 const { folderOptions } = require('./http-options');
 const { randomUUID } = require('crypto');
+const { checkFileSystemOptions, checkTransferOptions, checkUrl, toNumber } = require('./validate');
 
 const IGNORED_FILE_OPTIONS = ['blob', 'fileName', 'fileUrl', 'filePath', 'fileSize'];
 
@@ -28,10 +29,15 @@ class FileSystemUpload extends DirectBinaryUpload {
    */
   async upload(options, localPaths) {
     const fsOptions = FileSystemUploadOptions.fromOptions(options);
+    const paths = Array.isArray(localPaths) ? localPaths : [localPaths];
+    // Checked before anything is sent; a problem rejects like a folder failure would.
+    checkUrl(fsOptions.getUrl(), 'url');
+    checkTransferOptions(fsOptions);
+    checkFileSystemOptions(fsOptions, paths);
     const result = new UploadResult(fsOptions.getUrlPrefix());
     const call = this.beginCall(fsOptions);
     try {
-      return await this.runUpload(call, fsOptions, Array.isArray(localPaths) ? localPaths : [localPaths], result);
+      return await this.runUpload(call, fsOptions, paths, result);
     } finally {
       this.calls.delete(call);
     }
@@ -56,7 +62,8 @@ class FileSystemUpload extends DirectBinaryUpload {
     }
 
     if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
-    const walked = await native.walkPaths(localPaths.map((p) => String(p)), options.getDeepUpload(), options.getMaxUploadFiles());
+    const maxFiles = Math.min(Math.floor(toNumber(options.getMaxUploadFiles())), 0xffffffff);
+    const walked = await native.walkPaths(localPaths, options.getDeepUpload(), maxFiles);
     if (walked.error) throw UploadError.fromNative(walked.error);
     for (const warning of walked.warnings) this.logger.warn(warning);
 

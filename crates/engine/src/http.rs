@@ -82,7 +82,7 @@ impl RetryPolicy {
     pub fn wait_before(&self, retry: u32) -> Duration {
         let factor = (self.multiplier.max(1) as u64).saturating_pow(retry);
         let base = self.delay.saturating_mul(factor.min(u32::MAX as u64) as u32);
-        base + Duration::from_millis(jitter_ms())
+        base.saturating_add(Duration::from_millis(jitter_ms()))
     }
 }
 

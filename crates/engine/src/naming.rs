@@ -100,6 +100,31 @@ pub fn unsupported_name(name: &str) -> Option<String> {
         .then(|| format!("File cannot be uploaded: Filename '{name}' has unsupported characters"))
 }
 
+/// Why a target URL could land outside the folder it names, if it could:
+/// a path segment that is (or decodes to) `.` or `..`, an encoded `/` or
+/// `\`, or a control character such as NUL. URL parsers remove dot segments
+/// silently (`/dam/a/../../etc` becomes `/etc`), so this looks at the URL as
+/// it was given, before any parsing.
+pub fn escaping_target(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest.find(['/', '\\']).map_or("", |i| &rest[i..]));
+    let path = rest.split(['?', '#']).next().unwrap_or(rest);
+    for raw in path.split(['/', '\\']).skip(1) {
+        let segment = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+        let reason = if segment == "." || segment == ".." {
+            "a '.' or '..' segment"
+        } else if segment.contains(['/', '\\']) {
+            "an encoded '/' or '\\'"
+        } else if segment.chars().any(char::is_control) || raw.chars().any(char::is_control) {
+            "a control character"
+        } else {
+            continue;
+        };
+        let shown: String = path.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
+        return Some(format!("File cannot be uploaded: target path '{shown}' has {reason}"));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +193,36 @@ mod tests {
         for bad in ["/", ":", "[", "]", "|", "*", "\\", "a:b"] {
             assert!(!is_valid_replace_value(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn targets_that_could_escape_their_folder() {
+        for bad in [
+            "http://h/content/dam/f/..",
+            "http://h/content/dam/f/../../etc/passwd",
+            "http://h/content/dam/f/%2e%2E/x.jpg",
+            "http://h/content/dam/f/./x.jpg",
+            "http://h/content/dam/f/..%2Fx.jpg",
+            "http://h/content/dam/f/%2Fetc%2Fpasswd",
+            "http://h/content/dam/f/a%5C..%5Cb",
+            "http://h/content/dam/f\\..\\x",
+            "http://h/content/dam/f/x%00.jpg",
+            "http://h/content/dam/f/x\u{0}.jpg",
+            "http://h/content/dam/f/line%0Abreak.jpg",
+        ] {
+            assert!(escaping_target(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "http://h/content/dam/f/x.jpg",
+            "http://h/content/dam/f/..x.jpg",
+            "http://h/content/dam/f/x..jpg",
+            "http://h/content/dam/f/%E2%9C%93.jpg",
+            "http://h/content/dam/f/a%20b.jpg?x=../..",
+            "http://h:4502/content/dam/f/x.jpg#..",
+        ] {
+            assert!(escaping_target(good).is_none(), "{good}");
+        }
+        let message = escaping_target("http://h/dam/x%00y").unwrap();
+        assert!(!message.contains('\0'), "{message}");
     }
 }

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{Event, EventSink, LogLevel};
 use crate::http::{self, Client, CookieJar, Failure, Request, RetryPolicy};
-use crate::naming::unsupported_name;
+use crate::naming::{escaping_target, unsupported_name};
 use crate::plan::PartPlan;
 use crate::redact::redact_url;
 use crate::source::{size_mismatch, OpenSource, Source, SourceFault};
@@ -190,6 +190,7 @@ impl Upload {
                 user_headers.push((name.clone(), value.clone()));
             }
         }
+        let files = files.into_iter().map(checked_target).collect::<Vec<_>>();
         let state = files.iter().map(|_| FileState::default()).collect();
         let concurrency = options.max_concurrent.max(1);
         Arc::new(Upload {
@@ -780,6 +781,30 @@ impl Upload {
     }
 }
 
+/// Refuses a target URL that could escape its folder (checked as given,
+/// before parsing removes dot segments) or does not parse, and otherwise
+/// stores it normalised, as WHATWG parsers (and Node's `URL`) print it.
+fn checked_target(mut file: UploadFile) -> UploadFile {
+    if file.rejected.is_some() {
+        return file;
+    }
+    if let Some(reason) = escaping_target(&file.target_url) {
+        file.rejected = Some(Error::new(ErrorCode::InvalidOptions, reason));
+        return file;
+    }
+    match url::Url::parse(&file.target_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => file.target_url = url.to_string(),
+        _ => {
+            let shown = redact_url(&file.target_url);
+            file.rejected = Some(Error::new(
+                ErrorCode::InvalidOptions,
+                format!("Invalid target URL '{shown}': must be absolute http(s)"),
+            ));
+        }
+    }
+    file
+}
+
 fn multipart(boundary: &str, fields: &[(&str, String)], file_name: &str, mime: &str, data: &Bytes) -> Bytes {
     let mut body = Vec::with_capacity(data.len() + 512);
     for (name, value) in fields {
@@ -827,9 +852,11 @@ fn parse_initiate(files: &[Value], complete_uri: &str, folder_url: &str, expecte
             let uris = uris
                 .iter()
                 .map(|u| {
-                    u.as_str()
-                        .map(String::from)
-                        .ok_or_else(|| invalid(format!("file {i}: an upload URI is not a string")))
+                    let uri = u.as_str().ok_or_else(|| invalid(format!("file {i}: an upload URI is not a string")))?;
+                    match url::Url::parse(uri) {
+                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(uri.to_string()),
+                        _ => Err(invalid(format!("file {i}: an upload URI is not an absolute http(s) URL"))),
+                    }
                 })
                 .collect::<Result<Vec<_>>>()?;
             let token = file
@@ -878,11 +905,13 @@ mod tests {
         assert!(parse_initiate(std::slice::from_ref(&file), "/c", "http://h/a", 2).is_err());
         for broken in [
             json!({"uploadToken": "t", "uploadURIs": [], "minPartSize": 10, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": ["u"], "minPartSize": 0, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": ["u"], "minPartSize": 10, "maxPartSize": 5}),
+            json!({"uploadToken": "t", "uploadURIs": ["http://b/u"], "minPartSize": 0, "maxPartSize": 100}),
+            json!({"uploadToken": "t", "uploadURIs": ["http://b/u"], "minPartSize": 10, "maxPartSize": 5}),
             json!({"uploadToken": 5, "uploadURIs": ["u"], "minPartSize": 10, "maxPartSize": 100}),
             json!({"uploadToken": "t", "uploadURIs": [5], "minPartSize": 10, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": ["u"], "minPartSize": 10, "maxPartSize": 100, "mimeType": 3}),
+            json!({"uploadToken": "t", "uploadURIs": ["/relative"], "minPartSize": 10, "maxPartSize": 100}),
+            json!({"uploadToken": "t", "uploadURIs": ["file:///etc/passwd"], "minPartSize": 10, "maxPartSize": 100}),
+            json!({"uploadToken": "t", "uploadURIs": ["http://b/u"], "minPartSize": 10, "maxPartSize": 100, "mimeType": 3}),
         ] {
             assert!(parse_initiate(&[broken], "/c", "http://h/a", 1).is_err());
         }
