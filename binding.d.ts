@@ -66,7 +66,8 @@ export interface NativeError {
 
 /**
  * An event of an upload call. `kind`: start, progress, end, error,
- * cancelled, log, or done (last, with the summary).
+ * cancelled, skipped (completed in an earlier run, per the journal), log, or
+ * done (last, with the summary and any call-wide `errors`).
  */
 export interface NativeEvent {
   kind: string
@@ -78,6 +79,7 @@ export interface NativeEvent {
   message?: string
   totalTime?: number
   retryErrors?: Array<NativeError>
+  errors?: Array<NativeError>
 }
 
 /** One file of an upload call. */
@@ -130,6 +132,8 @@ export interface NativeOptions {
   rejectUnauthorized: boolean
   proxy?: string
   ca?: Array<string>
+  /** Path of the resume journal. */
+  journal?: string
 }
 
 export interface NativeWalked {

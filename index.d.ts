@@ -122,6 +122,11 @@ export declare class DirectBinaryUploadOptions {
   withHttpRequestTimeout(timeout: number): this
   /** Cancels calls made with these options when the signal aborts (an addition). */
   withAbortSignal(signal: AbortSignal): this
+  /**
+   * Resume journal (an addition): files recorded there as completed by an earlier call are skipped
+   * (no request, no file event; their result is still reported), and each file that completes is recorded.
+   */
+  withJournal(journalPath: string): this
   /** The URL without trailing slashes, or '/'. */
   getUrl(): string
   /** The decoded path of the URL. */
@@ -136,6 +141,7 @@ export declare class DirectBinaryUploadOptions {
   getHttpRetryDelay(): number
   getHttpRequestTimeout(): number
   getAbortSignal(): AbortSignal | undefined
+  getJournal(): string | undefined
   toJSON(): Record<string, unknown>
 }
 

@@ -346,12 +346,19 @@ class DirectBinaryUpload extends EventEmitter {
         this.emitFileEvent('filecancelled', payload);
         break;
       }
+      case 'skipped': {
+        // Completed in an earlier run (the journal): its result, no events.
+        call.finished.add(event.file);
+        result.setFileResult(base.targetFile, withMime());
+        break;
+      }
       case 'log':
         this.logger[event.level] ? this.logger[event.level](event.message) : this.logger.info(event.message);
         break;
       case 'done':
         result.totalTime = event.totalTime || 0;
         result.addRetryErrors((event.retryErrors || []).map((e) => UploadError.fromNative(e)));
+        for (const error of event.errors || []) result.addError(UploadError.fromNative(error));
         break;
       default:
         break;

@@ -54,6 +54,7 @@ function transferOptions(options, logEnabled) {
     headers: headersOf(httpOptions),
     eventuallyConsistent: !!cloud.eventuallyConsistentCreate,
     log: logEnabled,
+    journal: typeof options.getJournal === 'function' && options.getJournal() ? String(options.getJournal()) : undefined,
     ...connectionOptions(httpOptions),
   };
 }

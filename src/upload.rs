@@ -67,10 +67,13 @@ pub struct NativeOptions {
     pub reject_unauthorized: bool,
     pub proxy: Option<String>,
     pub ca: Option<Vec<String>>,
+    /// Path of the resume journal.
+    pub journal: Option<String>,
 }
 
 /// An event of an upload call. `kind`: start, progress, end, error,
-/// cancelled, log, or done (last, with the summary).
+/// cancelled, skipped (completed in an earlier run, per the journal), log, or
+/// done (last, with the summary and any call-wide `errors`).
 #[napi(object)]
 pub struct NativeEvent {
     pub kind: String,
@@ -82,6 +85,7 @@ pub struct NativeEvent {
     pub message: Option<String>,
     pub total_time: Option<f64>,
     pub retry_errors: Option<Vec<NativeError>>,
+    pub errors: Option<Vec<NativeError>>,
 }
 
 impl NativeEvent {
@@ -96,6 +100,7 @@ impl NativeEvent {
             message: None,
             total_time: None,
             retry_errors: None,
+            errors: None,
         }
     }
 
@@ -117,6 +122,7 @@ impl From<Event> for NativeEvent {
                 NativeEvent { error: Some((&error).into()), ..NativeEvent::file("error", file, mime_type.as_ref()) }
             }
             Event::FileCancelled { file, mime_type } => NativeEvent::file("cancelled", file, mime_type.as_ref()),
+            Event::FileSkipped { file, mime_type } => NativeEvent::file("skipped", file, Some(&mime_type)),
             Event::Log { level, message } => {
                 NativeEvent { level: Some(level.as_str().into()), message: Some(message), ..NativeEvent::new("log") }
             }
@@ -236,6 +242,7 @@ pub fn start_upload(
         idle_timeout: options.idle_timeout.map(millis).filter(|d| !d.is_zero()),
         headers: options.headers.into_iter().collect(),
         eventually_consistent: options.eventually_consistent,
+        journal: options.journal.as_ref().map(PathBuf::from),
         log: options.log,
     };
     let cancel = Cancel::new(files.len());
@@ -255,6 +262,7 @@ pub fn start_upload(
         let done = NativeEvent {
             total_time: Some(summary.total_time.as_millis() as f64),
             retry_errors: Some(summary.retry_errors.iter().map(NativeError::from).collect()),
+            errors: Some(summary.errors.iter().map(NativeError::from).collect()),
             ..NativeEvent::new("done")
         };
         done_queue.push(done);

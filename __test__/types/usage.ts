@@ -20,6 +20,7 @@ async function demo(): Promise<void> {
     .withHttpOptions({ headers: { Authorization: 'Basic YWRtaW46YWRtaW4=' }, cloudClient: { eventuallyConsistentCreate: true } })
     .withAssetNodeNameProcessor(async (name) => name.toLowerCase())
     .withAbortSignal(controller.signal)
+    .withJournal('upload.journal')
   const upload = new FileSystemUpload({ log: { info: (m: string) => void m } })
   upload.on('fileerror', (event: FileErrorEvent) => {
     const code: string = event.errors[0].getCode()

@@ -25,7 +25,7 @@ impl LogLevel {
 
 /// Per-file events carry the file's index in the call's list. Each file gets
 /// `FileStart` (unless it failed pre-validation), progress, then exactly one
-/// of `FileEnd`, `FileError`, `FileCancelled`.
+/// of `FileEnd`, `FileError`, `FileCancelled`; or only `FileSkipped`.
 #[derive(Clone, Debug)]
 pub enum Event {
     FileStart {
@@ -48,6 +48,12 @@ pub enum Event {
     FileCancelled {
         file: usize,
         mime_type: Option<Arc<str>>,
+    },
+    /// Completed in an earlier run, as the journal records: nothing is sent
+    /// and no other event follows. Carries the MIME type it landed with.
+    FileSkipped {
+        file: usize,
+        mime_type: Arc<str>,
     },
     /// Only when logging was asked for; never holds a credential or URL query.
     Log {

@@ -12,6 +12,7 @@ mod error;
 pub mod events;
 pub mod folders;
 pub mod http;
+pub mod journal;
 pub mod naming;
 pub mod plan;
 pub mod redact;

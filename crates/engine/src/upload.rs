@@ -6,6 +6,7 @@
 //! concurrently. Every file ends with exactly one terminal event.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{Event, EventSink, LogLevel};
 use crate::http::{self, Client, CookieJar, Failure, Request, RetryPolicy};
+use crate::journal::{FileKey, Journal, Recorded};
 use crate::naming::{escaping_target, unsupported_name};
 use crate::plan::PartPlan;
 use crate::redact::redact_url;
@@ -47,8 +49,11 @@ pub struct UploadOptions {
     pub headers: Vec<(String, String)>,
     /// `cloudClient.eventuallyConsistentCreate`: retry any non-2xx, 404 included.
     pub eventually_consistent: bool,
-    /// Send `Event::Log` lines.
+    /// Emit `Event::Log` lines.
     pub log: bool,
+    /// Resume journal: files it records as completed are skipped, and every
+    /// file that completes is recorded (see [`crate::journal`]).
+    pub journal: Option<PathBuf>,
 }
 
 impl Default for UploadOptions {
@@ -61,6 +66,7 @@ impl Default for UploadOptions {
             headers: Vec::new(),
             eventually_consistent: false,
             log: false,
+            journal: None,
         }
     }
 }
@@ -126,6 +132,9 @@ pub struct Summary {
     pub total_time: Duration,
     /// Errors of attempts that were retried (at most 1000).
     pub retry_errors: Vec<Error>,
+    /// Failures of the call as a whole (a journal that cannot be used); no
+    /// file was sent and no file event was emitted.
+    pub errors: Vec<Error>,
 }
 
 /// The answer for one file of an initiate.
@@ -171,6 +180,8 @@ pub struct Upload {
     part_permits: Semaphore,
     complete_permits: Semaphore,
     retry_errors: Mutex<Vec<Error>>,
+    /// The open journal and each file's key in it, or why it could not be opened.
+    journal: std::result::Result<Option<(Journal, Vec<FileKey>)>, Error>,
 }
 
 impl Upload {
@@ -191,6 +202,13 @@ impl Upload {
             }
         }
         let files = files.into_iter().map(checked_target).collect::<Vec<_>>();
+        let journal = match &options.journal {
+            None => Ok(None),
+            Some(path) => Journal::open(path).map(|journal| {
+                let keys = files.iter().map(|f| FileKey::of(&f.target_url, f.size, &f.source)).collect();
+                Some((journal, keys))
+            }),
+        };
         let state = files.iter().map(|_| FileState::default()).collect();
         let concurrency = options.max_concurrent.max(1);
         Arc::new(Upload {
@@ -205,14 +223,21 @@ impl Upload {
             complete_permits: Semaphore::new((concurrency * 2).max(8)),
             retry_errors: Mutex::new(Vec::new()),
             options,
+            journal,
         })
     }
 
     /// Runs the transfer step; every file gets exactly one terminal event before it returns.
     pub async fn run(self: &Arc<Self>) -> Summary {
         let started = Instant::now();
+        if let Err(error) = &self.journal {
+            return Summary { total_time: Duration::ZERO, retry_errors: Vec::new(), errors: vec![error.clone()] };
+        }
         let mut eligible = Vec::new();
         for index in 0..self.files.len() {
+            if self.skip_journaled(index) {
+                continue;
+            }
             match self.prevalidate(index) {
                 Ok(()) => eligible.push(index),
                 Err(error) => self.fail(index, error, None),
@@ -268,7 +293,11 @@ impl Upload {
                 }
             }
         }
-        Summary { total_time: started.elapsed(), retry_errors: std::mem::take(&mut *self.retry_errors.lock().unwrap()) }
+        Summary {
+            total_time: started.elapsed(),
+            retry_errors: std::mem::take(&mut *self.retry_errors.lock().unwrap()),
+            errors: Vec::new(),
+        }
     }
 
     // ----- files and events -----
@@ -288,6 +317,51 @@ impl Upload {
             Some(i) => path[..i].to_string(),
             None => path.to_string(),
         }
+    }
+
+    // ----- the journal -----
+
+    fn journaled(&self, index: usize) -> Option<(&Journal, &FileKey)> {
+        match &self.journal {
+            Ok(Some((journal, keys))) => Some((journal, &keys[index])),
+            _ => None,
+        }
+    }
+
+    /// Skips a file an earlier run completed (as the journal records it).
+    fn skip_journaled(&self, index: usize) -> bool {
+        let Some((journal, key)) = self.journaled(index) else { return false };
+        let Some(Recorded::Completed { mime_type }) = journal.recorded(key) else { return false };
+        if self.claim_terminal(index) {
+            self.log(
+                LogLevel::Info,
+                format!("Upload SKIPPED '{}': completed in an earlier run (journal)", self.target_name(index)),
+            );
+            self.emit(Event::FileSkipped { file: index, mime_type: mime_type.as_str().into() });
+        }
+        true
+    }
+
+    fn journal_completing(&self, index: usize) {
+        if let Some((journal, key)) = self.journaled(index) {
+            if let Err(error) = journal.record_completing(key) {
+                self.log(LogLevel::Warn, error.message().to_string());
+            }
+        }
+    }
+
+    fn journal_completed(&self, index: usize, mime_type: &str) {
+        if let Some((journal, key)) = self.journaled(index) {
+            if let Err(error) = journal.record_completed(key, mime_type) {
+                self.log(LogLevel::Warn, error.message().to_string());
+            }
+        }
+    }
+
+    /// A 409 at complete for a file whose complete an earlier run sent but
+    /// never saw answered: the asset that exists is this file.
+    fn completed_before(&self, index: usize) -> bool {
+        self.journaled(index).is_some_and(|(journal, key)| journal.recorded(key) == Some(&Recorded::Completing))
     }
 
     fn prevalidate(&self, index: usize) -> Result<()> {
@@ -582,8 +656,20 @@ impl Upload {
             return self.cancelled(index, Some(init.mime_type));
         }
         let duration = started.elapsed().as_millis();
+        self.journal_completing(index);
         match self.complete(index, &init, duration, &cancel).await {
-            Ok(()) => self.end(index, init.mime_type),
+            Ok(()) => {
+                self.journal_completed(index, &init.mime_type);
+                self.end(index, init.mime_type)
+            }
+            Err(error) if error.code() == ErrorCode::AlreadyExists && self.completed_before(index) => {
+                self.log(
+                    LogLevel::Info,
+                    format!("'{name}' exists: the complete an earlier run sent had landed (journal)"),
+                );
+                self.journal_completed(index, &init.mime_type);
+                self.end(index, init.mime_type)
+            }
             Err(error) => self.fail(index, error, Some(init.mime_type)),
         }
     }
@@ -718,7 +804,10 @@ impl Upload {
             let mime: Arc<str> = mime_guess::from_path(&name).first_raw().unwrap_or("application/octet-stream").into();
             self.start(index);
             match self.create_asset(index, &name, &mime, &cancel).await {
-                Ok(()) => self.end(index, mime),
+                Ok(()) => {
+                    self.journal_completed(index, &mime);
+                    self.end(index, mime)
+                }
                 Err(error) => self.fail(index, error, Some(mime)),
             }
         }

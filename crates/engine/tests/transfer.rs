@@ -61,6 +61,7 @@ async fn run(files: Vec<UploadFile>, options: UploadOptions, cancel: Option<Canc
                 Event::FileEnd { file, .. } => format!("end {file}"),
                 Event::FileError { file, error, .. } => format!("error {file} {} {}", error.code(), error.message()),
                 Event::FileCancelled { file, .. } => format!("cancelled {file}"),
+                Event::FileSkipped { file, mime_type } => format!("skipped {file} {mime_type}"),
                 Event::Log { .. } => return,
             };
             sink.lock().unwrap().push(line);
@@ -240,5 +241,40 @@ async fn folders_are_created_or_found_existing() {
     let missing = create_folder(&client, &opts, emu.url(), "/content/dam/a/b", "b", &cancel).await.unwrap_err();
     assert_eq!(missing.code().as_str(), "EUNKNOWN");
     assert_eq!(emu.state()["folders"], json!([{"path": "/content/dam/My Folder", "title": "My Folder"}]));
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn the_journal_skips_completed_files_and_owns_a_complete_it_never_saw_answered() {
+    let emu = emulator(json!({})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.jsonl");
+    let with_journal = || UploadOptions { journal: Some(journal.clone()), ..options() };
+    let a = bytes(100, 1);
+    let b = bytes(200, 2);
+
+    // First run: a lands and is recorded.
+    assert_eq!(run(vec![file(&emu, "a.jpg", &a)], with_journal(), None).await.last().unwrap(), "end 0");
+    // b lands without a journal, as if the run was killed after its complete
+    // was sent and before the answer was recorded; the journal only knows
+    // that the complete was about to be sent.
+    assert_eq!(run(vec![file(&emu, "b.bin", &b)], options(), None).await.last().unwrap(), "end 0");
+    let key = aem_upload_engine::journal::FileKey::of(
+        &format!("{}/content/dam/b.bin", emu.url()),
+        200,
+        &Source::Bytes(b.clone()),
+    );
+    aem_upload_engine::journal::Journal::open(&journal).unwrap().record_completing(&key).unwrap();
+
+    let before = emu.state()["counters"]["complete"]["requests"].as_u64().unwrap();
+    let events = run(vec![file(&emu, "a.jpg", &a), file(&emu, "b.bin", &b)], with_journal(), None).await;
+    assert_eq!(events[0], "skipped 0 image/jpeg");
+    assert!(!events.iter().any(|e| e.ends_with(" 0") && !e.starts_with("skipped")), "{events:?}");
+    assert_eq!(events.last().unwrap(), "end 1", "the 409 is b's own earlier complete: {events:?}");
+    assert_eq!(emu.state()["counters"]["complete"]["requests"].as_u64().unwrap(), before + 1);
+
+    // Without the journal's word, the same 409 is an error.
+    let events = run(vec![file(&emu, "b.bin", &b)], options(), None).await;
+    assert!(events.last().unwrap().starts_with("error 0 EALREADYEXISTS"), "{events:?}");
     emu.stop().await;
 }
