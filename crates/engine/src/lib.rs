@@ -15,6 +15,7 @@ pub mod http;
 pub mod journal;
 pub mod naming;
 pub mod plan;
+mod protocol;
 pub mod redact;
 pub mod source;
 pub mod upload;

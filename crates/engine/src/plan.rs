@@ -28,7 +28,7 @@ impl PartPlan {
     /// Byte range `[start, end)` of part `k`.
     pub fn range(&self, k: usize) -> (u64, u64) {
         let start = k as u64 * self.part_size;
-        (start, (start + self.part_size).min(self.size))
+        (start, start.saturating_add(self.part_size).min(self.size))
     }
 }
 

@@ -15,7 +15,6 @@ use bytes::Bytes;
 use futures_util::{stream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +23,7 @@ use crate::http::{self, Client, CookieJar, Failure, Request, RetryPolicy};
 use crate::journal::{FileKey, Journal, Recorded};
 use crate::naming::{escaping_target, unsupported_name};
 use crate::plan::PartPlan;
+use crate::protocol::{check_complete_answer, parse_initiate_answer, FileInit, InitiateAnswer};
 use crate::redact::redact_url;
 use crate::source::{size_mismatch, OpenSource, Source, SourceFault};
 use crate::{Error, ErrorCode, Result};
@@ -135,16 +135,6 @@ pub struct Summary {
     /// Failures of the call as a whole (a journal that cannot be used); no
     /// file was sent and no file event was emitted.
     pub errors: Vec<Error>,
-}
-
-/// The answer for one file of an initiate.
-struct FileInit {
-    token: String,
-    uris: Vec<String>,
-    min_part_size: u64,
-    max_part_size: u64,
-    mime_type: Arc<str>,
-    complete_url: String,
 }
 
 enum BatchOutcome {
@@ -510,22 +500,9 @@ impl Upload {
             Ok(answer) => answer,
             Err(failure) => return BatchOutcome::Failed(failure.error),
         };
-        let json: Value = match serde_json::from_slice(&answer.body) {
-            Ok(json) => json,
-            Err(e) => {
-                return BatchOutcome::Failed(Error::new(
-                    ErrorCode::Unknown,
-                    format!("Initiate answer is not JSON: {e}"),
-                ))
-            }
-        };
-        let (Some(files), Some(complete_uri)) =
-            (json.get("files").and_then(Value::as_array), json.get("completeURI").and_then(Value::as_str))
-        else {
-            return BatchOutcome::NoDirectBinary;
-        };
-        match parse_initiate(files, complete_uri, &folder, batch.len()) {
-            Ok(inits) => BatchOutcome::Direct(inits),
+        match parse_initiate_answer(&answer.body, &folder, batch.len()) {
+            Ok(InitiateAnswer::Direct(inits)) => BatchOutcome::Direct(inits),
+            Ok(InitiateAnswer::NoDirectBinary) => BatchOutcome::NoDirectBinary,
             Err(error) => BatchOutcome::Failed(error),
         }
     }
@@ -767,9 +744,7 @@ impl Upload {
         };
         let body = self.complete_form(index, init, duration_ms);
         let answer = self.post_form(&init.complete_url, body, cancel).await.map_err(|f| f.error)?;
-        serde_json::from_slice::<Value>(&answer.body)
-            .map_err(|e| Error::new(ErrorCode::Unknown, format!("Complete answer is not JSON: {e}")))?;
-        Ok(())
+        check_complete_answer(&answer.body)
     }
 
     fn complete_form(&self, index: usize, init: &FileInit, duration_ms: u128) -> Bytes {
@@ -909,100 +884,4 @@ fn multipart(boundary: &str, fields: &[(&str, String)], file_name: &str, mime: &
     body.extend_from_slice(data);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     Bytes::from(body)
-}
-
-/// Checks an initiate answer's `files` (protocol.md §1) and resolves `completeURI`.
-fn parse_initiate(files: &[Value], complete_uri: &str, folder_url: &str, expected: usize) -> Result<Vec<FileInit>> {
-    let invalid = |what: String| Error::new(ErrorCode::Unknown, format!("Invalid initiateUpload answer: {what}"));
-    if files.len() != expected {
-        return Err(invalid(format!("{} files for {expected} requested", files.len())));
-    }
-    let base = url::Url::parse(&format!("{folder_url}/")).map_err(|e| invalid(format!("folder URL: {e}")))?;
-    let complete = base.join(complete_uri).map_err(|e| invalid(format!("completeURI: {e}")))?;
-    if !matches!(complete.scheme(), "http" | "https") {
-        return Err(invalid("completeURI is not http(s)".into()));
-    }
-    files
-        .iter()
-        .enumerate()
-        .map(|(i, file)| {
-            let number = |key: &str| file.get(key).and_then(Value::as_f64).filter(|n| n.is_finite());
-            let (Some(min), Some(max)) = (number("minPartSize"), number("maxPartSize")) else {
-                return Err(invalid(format!("file {i}: minPartSize/maxPartSize missing")));
-            };
-            if min < 1.0 || max < min {
-                return Err(invalid(format!("file {i}: part sizes {min}..{max}")));
-            }
-            let uris = file
-                .get("uploadURIs")
-                .and_then(Value::as_array)
-                .filter(|u| !u.is_empty())
-                .ok_or_else(|| invalid(format!("file {i}: no uploadURIs")))?;
-            let uris = uris
-                .iter()
-                .map(|u| {
-                    let uri = u.as_str().ok_or_else(|| invalid(format!("file {i}: an upload URI is not a string")))?;
-                    match url::Url::parse(uri) {
-                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(uri.to_string()),
-                        _ => Err(invalid(format!("file {i}: an upload URI is not an absolute http(s) URL"))),
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let token = file
-                .get("uploadToken")
-                .and_then(Value::as_str)
-                .ok_or_else(|| invalid(format!("file {i}: no uploadToken")))?;
-            let mime_type = match file.get("mimeType") {
-                None | Some(Value::Null) => "application/octet-stream",
-                Some(Value::String(s)) if !s.is_empty() => s.as_str(),
-                Some(Value::String(_)) => "application/octet-stream",
-                Some(_) => return Err(invalid(format!("file {i}: mimeType is not a string"))),
-            };
-            Ok(FileInit {
-                token: token.to_string(),
-                uris,
-                min_part_size: min as u64,
-                max_part_size: max as u64,
-                mime_type: mime_type.into(),
-                complete_url: complete.to_string(),
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn initiate_answers_are_validated() {
-        let file = json!({"uploadToken": "t", "uploadURIs": ["http://b/1"], "minPartSize": 10, "maxPartSize": 100, "mimeType": "image/jpeg"});
-        let ok = parse_initiate(
-            std::slice::from_ref(&file),
-            "/content/dam/x.completeUpload.json",
-            "http://h/content/dam/x",
-            1,
-        )
-        .unwrap();
-        assert_eq!(ok[0].complete_url, "http://h/content/dam/x.completeUpload.json");
-        assert_eq!(&*ok[0].mime_type, "image/jpeg");
-        let rel =
-            parse_initiate(std::slice::from_ref(&file), "x.completeUpload.json", "http://h/content/dam/x", 1).unwrap();
-        assert_eq!(rel[0].complete_url, "http://h/content/dam/x/x.completeUpload.json");
-        assert!(parse_initiate(std::slice::from_ref(&file), "ftp://h/c", "http://h/a", 1).is_err());
-        assert!(parse_initiate(std::slice::from_ref(&file), "/c", "http://h/a", 2).is_err());
-        for broken in [
-            json!({"uploadToken": "t", "uploadURIs": [], "minPartSize": 10, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": ["http://b/u"], "minPartSize": 0, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": ["http://b/u"], "minPartSize": 10, "maxPartSize": 5}),
-            json!({"uploadToken": 5, "uploadURIs": ["u"], "minPartSize": 10, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": [5], "minPartSize": 10, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": ["/relative"], "minPartSize": 10, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": ["file:///etc/passwd"], "minPartSize": 10, "maxPartSize": 100}),
-            json!({"uploadToken": "t", "uploadURIs": ["http://b/u"], "minPartSize": 10, "maxPartSize": 100, "mimeType": 3}),
-        ] {
-            assert!(parse_initiate(&[broken], "/c", "http://h/a", 1).is_err());
-        }
-    }
 }
