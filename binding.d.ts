@@ -27,6 +27,18 @@ export declare class NativeEmulator {
   stop(): Promise<void>
 }
 
+/**
+ * Creates folders for one call, one at a time (parents first), over one
+ * pooled client; `cancel()` aborts the request in flight (it then fails with
+ * EUSERCANCELLED) and every later one.
+ */
+export declare class NativeFolderCreator {
+  constructor(options: NativeFolderOptions, urlPrefix: string)
+  /** Creates one folder (decoded DAM path and title). */
+  create(path: string, title: string): Promise<NativeFolderResult>
+  cancel(): void
+}
+
 /** A running upload call. */
 export declare class NativeUpload {
   /** Cancels every file of the call. */
@@ -39,12 +51,6 @@ export declare class NativeUpload {
    */
   nextEvents(): Promise<Array<NativeEvent>>
 }
-
-/**
- * Creates folders in order (parents first), stopping at the first failure.
- * `folders` are `[path, title]` pairs of decoded DAM paths.
- */
-export declare function createFolders(options: NativeFolderOptions, urlPrefix: string, folders: Array<Array<string>>): Promise<Array<NativeFolderResult>>
 
 /** The default asset processor, for the part before the extension. */
 export declare function defaultAssetName(name: string, replace: string): string

@@ -836,8 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeEmulator = nativeBinding.NativeEmulator
+module.exports.NativeFolderCreator = nativeBinding.NativeFolderCreator
 module.exports.NativeUpload = nativeBinding.NativeUpload
-module.exports.createFolders = nativeBinding.createFolders
 module.exports.defaultAssetName = nativeBinding.defaultAssetName
 module.exports.defaultFolderName = nativeBinding.defaultFolderName
 module.exports.isValidReplaceValue = nativeBinding.isValidReplaceValue

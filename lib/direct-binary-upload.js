@@ -70,12 +70,15 @@ class Call {
   constructor() {
     this.cancelled = false;
     this.handle = null;
+    // FileSystemUpload's folder creator, aborted with the call.
+    this.folders = null;
     this.indexesByTarget = new Map();
     this.finished = new Set();
   }
 
   cancel() {
     this.cancelled = true;
+    if (this.folders) this.folders.cancel();
     if (this.handle) this.handle.cancel();
   }
 

@@ -103,11 +103,10 @@ class FileSystemUpload extends DirectBinaryUpload {
    * @private
    */
   async createFolders(call, options, result, folders) {
-    const prefix = options.getUrlPrefix();
-    const nativeOptions = folderOptions(options);
+    if (!call.folders) call.folders = new native.NativeFolderCreator(folderOptions(options), options.getUrlPrefix());
     for (const folder of folders) {
       if (call.cancelled) return false;
-      const [outcome] = await native.createFolders(nativeOptions, prefix, [[folder.path, folder.title]]);
+      const outcome = await call.folders.create(folder.path, folder.title);
       const retryErrors = outcome.retryErrors.map((e) => UploadError.fromNative(e).toJSON());
       if (outcome.status === 'failed') {
         const error = UploadError.fromNative(outcome.error);

@@ -293,49 +293,57 @@ pub struct NativeFolderOptions {
     pub ca: Option<Vec<String>>,
 }
 
-/// Creates folders in order (parents first), stopping at the first failure.
-/// `folders` are `[path, title]` pairs of decoded DAM paths.
+/// Creates folders for one call, one at a time (parents first), over one
+/// pooled client; `cancel()` aborts the request in flight (it then fails with
+/// EUSERCANCELLED) and every later one.
 #[napi]
-pub async fn create_folders(
-    options: NativeFolderOptions,
+pub struct NativeFolderCreator {
+    client: Client,
+    options: FolderOptions,
     url_prefix: String,
-    folders: Vec<Vec<String>>,
-) -> napi::Result<Vec<NativeFolderResult>> {
-    let client = Client::new(&client_options(options.reject_unauthorized, &options.proxy, &options.ca))
-        .map_err(|e| invalid(e.message().to_string()))?;
-    let folder_options = FolderOptions {
-        headers: options.headers.into_iter().collect(),
-        attempts: options.attempts.max(1),
-        delay: millis(options.delay),
-        multiplier: options.multiplier.max(1),
-        idle_timeout: options.idle_timeout.map(millis).filter(|d| !d.is_zero()),
-        eventually_consistent: options.eventually_consistent,
-    };
-    // Folder creation is not cancelled mid-request; JS skips the rest when cancelled.
-    let cancel = CancelToken::new();
-    let mut results = Vec::with_capacity(folders.len());
-    for pair in folders {
-        let [path, title] =
-            <[String; 2]>::try_from(pair).map_err(|_| invalid("folders are [path, title] pairs".into()))?;
-        match folders::create_folder(&client, &folder_options, &url_prefix, &path, &title, &cancel).await {
-            Ok(created) => results.push(NativeFolderResult {
+    cancel: CancelToken,
+}
+
+#[napi]
+impl NativeFolderCreator {
+    #[napi(constructor)]
+    pub fn new(options: NativeFolderOptions, url_prefix: String) -> napi::Result<Self> {
+        let client = Client::new(&client_options(options.reject_unauthorized, &options.proxy, &options.ca))
+            .map_err(|e| invalid(e.message().to_string()))?;
+        let options = FolderOptions {
+            headers: options.headers.into_iter().collect(),
+            attempts: options.attempts.max(1),
+            delay: millis(options.delay),
+            multiplier: options.multiplier.max(1),
+            idle_timeout: options.idle_timeout.map(millis).filter(|d| !d.is_zero()),
+            eventually_consistent: options.eventually_consistent,
+        };
+        Ok(NativeFolderCreator { client, options, url_prefix, cancel: CancelToken::new() })
+    }
+
+    /// Creates one folder (decoded DAM path and title).
+    #[napi]
+    pub async fn create(&self, path: String, title: String) -> NativeFolderResult {
+        match folders::create_folder(&self.client, &self.options, &self.url_prefix, &path, &title, &self.cancel).await {
+            Ok(created) => NativeFolderResult {
                 status: if created.created { "created" } else { "exists" }.into(),
                 elapsed_time: created.elapsed.as_millis() as f64,
                 retry_errors: created.retry_errors.iter().map(NativeError::from).collect(),
                 error: None,
-            }),
-            Err(error) => {
-                results.push(NativeFolderResult {
-                    status: "failed".into(),
-                    elapsed_time: 0.0,
-                    retry_errors: Vec::new(),
-                    error: Some((&error).into()),
-                });
-                break;
-            }
+            },
+            Err(error) => NativeFolderResult {
+                status: "failed".into(),
+                elapsed_time: 0.0,
+                retry_errors: Vec::new(),
+                error: Some((&error).into()),
+            },
         }
     }
-    Ok(results)
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
 }
 
 #[napi(object)]

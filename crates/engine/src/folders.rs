@@ -80,6 +80,7 @@ pub async fn create_folder(
         multiplier: options.multiplier,
         retry_all_errors: false,
         idle_timeout: options.idle_timeout,
+        cancel_grace: Duration::ZERO,
     };
     let started = Instant::now();
     let mut retry_errors = Vec::new();

@@ -76,6 +76,11 @@ pub struct RetryPolicy {
     pub retry_all_errors: bool,
     /// Idle timeout of one attempt; `None`: none.
     pub idle_timeout: Option<Duration>,
+    /// On cancellation, how long an attempt already on the wire may still
+    /// finish (and count) before it is aborted. Zero for most requests; a
+    /// complete gets a moment, so that a file AEM has just completed is
+    /// reported as landed, not as cancelled.
+    pub cancel_grace: Duration,
 }
 
 impl RetryPolicy {
@@ -260,10 +265,17 @@ impl Client {
     ) -> std::result::Result<Answer, Failure> {
         let mut attempt = 1;
         loop {
+            let in_flight = self.attempt(send, policy);
+            tokio::pin!(in_flight);
             let outcome = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return Err(cancelled_failure()),
-                outcome = self.attempt(send, policy) => outcome,
+                _ = cancel.cancelled() => {
+                    return match tokio::time::timeout(policy.cancel_grace, &mut in_flight).await {
+                        Ok(Ok(answer)) => Ok(answer),
+                        _ => Err(cancelled_failure()),
+                    };
+                }
+                outcome = &mut in_flight => outcome,
             };
             let failure = match outcome {
                 Ok(answer) => return Ok(answer),
@@ -368,6 +380,7 @@ mod tests {
             multiplier: 2,
             retry_all_errors: false,
             idle_timeout: None,
+            cancel_grace: Duration::ZERO,
         };
         let w1 = policy.wait_before(1).as_millis();
         let w3 = policy.wait_before(3).as_millis();

@@ -30,6 +30,11 @@ use crate::{Error, ErrorCode, Result};
 
 /// Files per initiate request.
 pub const MAX_BATCH: usize = 100;
+/// How long a complete already sent may still answer after a cancel: long
+/// enough for AEM on a normal day, short enough that a cancel settles within
+/// a second. Its answer decides the file (`fileend` if it landed).
+const COMPLETE_CANCEL_GRACE: Duration = Duration::from_millis(500);
+
 /// Chunk size of the create-asset servlet.
 pub const CREATE_ASSET_CHUNK: u64 = 10 * 1024 * 1024;
 /// Files initiated but not yet finished, so URLs are not handed out long before use.
@@ -452,6 +457,7 @@ impl Upload {
             multiplier: 2,
             retry_all_errors: self.options.eventually_consistent,
             idle_timeout: self.options.idle_timeout,
+            cancel_grace: Duration::ZERO,
         }
     }
 
@@ -496,7 +502,14 @@ impl Upload {
         };
         let folder = self.folder_url(batch[0]);
         let url = format!("{folder}.initiateUpload.json");
-        let answer = match self.post_form(&url, body, &self.cancel.call).await {
+        // Aborted when every file of the batch is cancelled (cancelFile), not only the call.
+        let all_cancelled = futures_util::future::join_all(live.iter().map(|&i| self.cancel.file(i).cancelled()));
+        let answer = tokio::select! {
+            biased;
+            _ = all_cancelled => return BatchOutcome::Cancelled,
+            answer = self.post_form(&url, body, &self.cancel.call, Duration::ZERO) => answer,
+        };
+        let answer = match answer {
             Ok(answer) => answer,
             Err(failure) => return BatchOutcome::Failed(failure.error),
         };
@@ -548,6 +561,7 @@ impl Upload {
         url: &str,
         body: Bytes,
         cancel: &CancellationToken,
+        cancel_grace: Duration,
     ) -> std::result::Result<http::Answer, Failure> {
         let mut headers = self.aem_headers.clone();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
@@ -559,7 +573,8 @@ impl Upload {
             cookies: Some(&self.cookies),
         };
         let started = Instant::now();
-        let result = self.client.send(&send, &self.aem_policy(), cancel, &mut |e| self.record_retry(e)).await;
+        let policy = RetryPolicy { cancel_grace, ..self.aem_policy() };
+        let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;
         self.log_request("POST", url, &result, started);
         result
     }
@@ -743,7 +758,8 @@ impl Upload {
             permit = self.complete_permits.acquire() => permit.expect("never closed"),
         };
         let body = self.complete_form(index, init, duration_ms);
-        let answer = self.post_form(&init.complete_url, body, cancel).await.map_err(|f| f.error)?;
+        let answer =
+            self.post_form(&init.complete_url, body, cancel, COMPLETE_CANCEL_GRACE).await.map_err(|f| f.error)?;
         check_complete_answer(&answer.body)
     }
 
@@ -833,6 +849,7 @@ impl Upload {
                 multiplier: 2,
                 retry_all_errors: false,
                 idle_timeout: self.options.idle_timeout,
+                cancel_grace: Duration::ZERO,
             };
             let started = Instant::now();
             let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;
