@@ -81,6 +81,7 @@ pub async fn create_folder(
         retry_all_errors: false,
         idle_timeout: options.idle_timeout,
         cancel_grace: Duration::ZERO,
+        final_status: None,
     };
     let started = Instant::now();
     let mut retry_errors = Vec::new();

@@ -81,6 +81,9 @@ pub struct RetryPolicy {
     /// complete gets a moment, so that a file AEM has just completed is
     /// reported as landed, not as cancelled.
     pub cancel_grace: Duration,
+    /// A status never retried, whatever else says so (a part's 403: its URL
+    /// has expired, so the file is initiated again instead).
+    pub final_status: Option<StatusCode>,
 }
 
 impl RetryPolicy {
@@ -306,6 +309,7 @@ fn cancelled_failure() -> Failure {
 
 fn is_retryable(failure: &Failure, policy: &RetryPolicy) -> bool {
     match failure.status {
+        Some(status) if Some(status) == policy.final_status => false,
         Some(status) => policy.retry_all_errors || status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
         None => matches!(failure.error.code(), ErrorCode::TimedOut | ErrorCode::System(_) | ErrorCode::Unknown),
     }
@@ -381,6 +385,7 @@ mod tests {
             retry_all_errors: false,
             idle_timeout: None,
             cancel_grace: Duration::ZERO,
+            final_status: None,
         };
         let w1 = policy.wait_before(1).as_millis();
         let w3 = policy.wait_before(3).as_millis();

@@ -458,6 +458,7 @@ impl Upload {
             retry_all_errors: self.options.eventually_consistent,
             idle_timeout: self.options.idle_timeout,
             cancel_grace: Duration::ZERO,
+            final_status: None,
         }
     }
 
@@ -734,6 +735,8 @@ impl Upload {
         };
         let mut policy = self.aem_policy();
         policy.retry_all_errors = self.options.eventually_consistent;
+        // An expired URL stays expired: a 403 goes straight to a fresh initiate.
+        policy.final_status = Some(StatusCode::FORBIDDEN);
         let started = Instant::now();
         let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;
         self.log_request("PUT", uri, &result, started);
@@ -850,6 +853,7 @@ impl Upload {
                 retry_all_errors: false,
                 idle_timeout: self.options.idle_timeout,
                 cancel_grace: Duration::ZERO,
+                final_status: None,
             };
             let started = Instant::now();
             let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;

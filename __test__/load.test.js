@@ -1,0 +1,103 @@
+'use strict';
+
+// Load (issue 6, item 8): 20,000 files through FileSystemUpload, twice, with
+// about 5% of requests on every route failing (503s, 429s, resets before and
+// in the middle of answers), seeded. All land with exact bytes, no duplicate
+// assets; the client's JS heap does not grow per file beyond the result it
+// returns, its native memory holds steady from one run to the next, and it
+// leaks no file descriptors. The client runs in a child process so the
+// figures are its own; they are written to <tmp>/aem-upload-rs-load.json.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const { spawn } = require('child_process');
+const { useEmulator, tempDir } = require('./helpers/emulator');
+
+const FOLDERS = 200;
+const PER_FOLDER = 100;
+const FILES = FOLDERS * PER_FOLDER;
+const env = useEmulator({
+  storage: 'digest',
+  faults: {
+    seed: 20000,
+    routes: {
+      folder: { status503: 0.05, maxAttempt: 2 },
+      initiate: { status503: 0.05, maxAttempt: 2 },
+      part: { status503: 0.02, status429: 0.01, retryAfterSeconds: 0, resetBefore: 0.01, resetMid: 0.01, maxAttempt: 2 },
+      complete: { status503: 0.03, resetBefore: 0.01, resetMid: 0.01, maxAttempt: 2 },
+    },
+  },
+});
+
+let root;
+const expected = new Map(); // path under the round's folder -> sha256
+beforeAll(() => {
+  root = tempDir();
+  for (let d = 0; d < FOLDERS; d += 1) {
+    const dir = path.join(root, 'load', `d${d}`);
+    fs.mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < PER_FOLDER; f += 1) {
+      const content = Buffer.concat([crypto.createHash('sha256').update(`${d}/${f}`).digest(), Buffer.alloc(900 + f, d)]);
+      fs.writeFileSync(path.join(dir, `f${f}.bin`), content);
+      expected.set(`load/d${d}/f${f}.bin`, crypto.createHash('sha256').update(content).digest('hex'));
+    }
+  }
+});
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function runChild(rounds) {
+  const child = spawn(process.execPath, ['--expose-gc', path.join(__dirname, 'fixtures', 'load-child.js'), env.emulator.url, path.join(root, 'load'), String(rounds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, lines: out.trim().split('\n').map((l) => JSON.parse(l)), err })));
+}
+
+test('20,000 files with ~5% faults, twice: all land, memory and descriptors stay flat', async () => {
+  const { code, lines, err } = await runChild(2);
+  expect(err).toBe('');
+  expect(code).toBe(0);
+  const [{ baseline }, ...rounds] = lines;
+  expect(rounds).toHaveLength(2);
+  for (const round of rounds) {
+    expect(round).toMatchObject({ totalFiles: FILES, totalCompleted: FILES, failed: 0, errors: [] });
+    expect(round.retried).toBeGreaterThan(0);
+  }
+
+  const state = env.emulator.state();
+  expect(state.violations).toEqual([]);
+  expect(state.assets).toHaveLength(2 * FILES); // no duplicates, nothing missing
+  for (const asset of state.assets) {
+    const relative = asset.path.replace(/^\/content\/dam\/load-\d\//, '');
+    expect(asset.sha256).toBe(expected.get(relative));
+  }
+  // The faults really happened, on every route, at about 5% of first attempts.
+  for (const route of ['folder', 'initiate', 'part', 'complete']) {
+    const { requests, statuses } = state.counters[route];
+    const failed = requests - (statuses['200'] || 0) - (statuses['201'] || 0);
+    expect(failed).toBeGreaterThan(0);
+    expect(failed / requests).toBeLessThan(0.1);
+  }
+
+  const [first, second] = rounds;
+  const figures = {
+    files: FILES,
+    baselineHeapMB: baseline.heap / 2 ** 20,
+    resultHeapMB: (first.heapWithResult - first.heap) / 2 ** 20,
+    heapGrowthAfterTwoRunsBytesPerFile: (second.heap - baseline.heap) / (2 * FILES),
+    rssMB: [baseline.rss, first.rss, second.rss].map((r) => Math.round(r / 2 ** 20)),
+    fds: [baseline.fds, first.fds, second.fds],
+    requests: Object.fromEntries(['folder', 'initiate', 'part', 'complete'].map((r) => [r, state.counters[r]])),
+  };
+  fs.writeFileSync(path.join(os.tmpdir(), 'aem-upload-rs-load.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  // No JS growth per file beyond the result entry: under 64 bytes per file once results are dropped.
+  expect(second.heap - baseline.heap).toBeLessThan(64 * 2 * FILES);
+  // Native memory steady from one run to the next (a 1 KiB-per-file leak would add 20 MiB).
+  expect(second.rss - first.rss).toBeLessThan(12 * 2 ** 20);
+  // Descriptors: the runtime's few, then no more.
+  expect(second.fds).toBe(first.fds);
+  expect(first.fds - baseline.fds).toBeLessThanOrEqual(4);
+});
