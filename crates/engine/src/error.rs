@@ -62,16 +62,30 @@ impl ErrorCode {
             ErrorCode::TooManyRequests,
             ErrorCode::TimedOut,
         ];
-        const SYSTEM: [&str; 9] = [
+        // Codes a JS source (a stream, a Blob) may fail with, kept as Node names them.
+        const SYSTEM: [&str; 22] = [
             "ENOENT",
             "EACCES",
             "EISDIR",
+            "ENOTDIR",
+            "EIO",
+            "EMFILE",
+            "ENFILE",
+            "ENOSPC",
+            "EBUSY",
+            "EAGAIN",
+            "ELOOP",
+            "ENAMETOOLONG",
             "ECONNRESET",
             "ECONNREFUSED",
             "ECONNABORTED",
+            "EHOSTUNREACH",
+            "ENETUNREACH",
             "EPIPE",
             "EPERM",
             "ERR_INVALID_URL",
+            "ERR_STREAM_PREMATURE_CLOSE",
+            "ABORT_ERR",
         ];
         if let Some(code) = ALL.iter().find(|c| c.as_str() == name) {
             return *code;
