@@ -46,6 +46,16 @@ export declare class NativeUpload {
   /** Cancels one file (by its index in the call). */
   cancelFile(index: number): void
   /**
+   * Pushes the next chunk of a stream file (after its `wanted` event),
+   * waiting while the engine's queue is full. `false`: the file no longer
+   * needs the stream (it ended, failed or was cancelled); stop reading it.
+   */
+  push(file: number, chunk: Buffer): Promise<boolean>
+  /** The stream of a file ended. */
+  end(file: number): void
+  /** The stream of a file failed; the file fails with this error. */
+  fail(file: number, error: NativeError): Promise<void>
+  /**
    * The next batch of events, in order, as soon as there is one. The
    * last event of a call is `done`; do not ask again after it.
    */
@@ -102,6 +112,8 @@ export interface NativeFile {
   partHeaders?: Record<string, string>
   /** Fails the file in pre-validation with this error. */
   rejected?: NativeError
+  /** The bytes come from a stream JS pushes with `push()` after a `wanted` event. */
+  stream?: boolean
 }
 
 export interface NativeFolderOptions {

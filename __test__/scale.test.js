@@ -65,3 +65,20 @@ test('one 2 GiB file lands with exact bytes', async () => {
   expect(asset).toMatchObject({ path: '/content/dam/huge/big.bin', size, sha256: hash.digest('hex') });
   expect(env.emulator.state().violations).toEqual([]);
 });
+
+describe('streams are uploaded in bounded memory', () => {
+  const { execFile } = require('child_process');
+  const run = (kind) => new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(__dirname, 'fixtures', 'stream-child.js'), env.emulator.url, '1024', kind], (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))));
+  });
+
+  test.each(['node', 'web'])('a 1 GiB %s stream lands exact, the client process peaking far below its size', async (kind) => {
+    env.emulator.configure({ minPartSize: 8 * 1024 * 1024 });
+    const outcome = await run(kind);
+    expect(outcome).toMatchObject({ totalCompleted: 1, errors: [] });
+    const asset = env.emulator.state().assets.find((a) => a.path === '/content/dam/streamed.bin');
+    expect(asset.sha256).toBe(outcome.sha256);
+    // Collecting the stream would take over 1,024 MB; one part in memory takes ~100.
+    expect(outcome.maxRssMB).toBeLessThan(256);
+  });
+});

@@ -8,7 +8,7 @@ const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
 const { makeLogger } = require('./logger');
-const { toBuffer } = require('./sources');
+const { sourceOf, pump } = require('./sources');
 const { transferOptions } = require('./http-options');
 const {
   checkTransferOptions, checkUploadFile, checkUrl, toNumber,
@@ -72,6 +72,8 @@ class Call {
     this.handle = null;
     // FileSystemUpload's folder creator, aborted with the call.
     this.folders = null;
+    // Stream sources by file index, pumped when the engine wants them.
+    this.streams = new Map();
     this.indexesByTarget = new Map();
     this.finished = new Set();
   }
@@ -272,8 +274,14 @@ class DirectBinaryUpload extends EventEmitter {
       let sourceFolder = '.';
       if (file.blob) {
         try {
-          buffers.push(await toBuffer(file.blob, size));
-          entry.bufferIndex = buffers.length - 1;
+          const source = await sourceOf(file.blob, size);
+          if (source.stream) {
+            entry.stream = true;
+            call.streams.set(i, source.stream);
+          } else {
+            buffers.push(source.buffer);
+            entry.bufferIndex = buffers.length - 1;
+          }
         } catch (err) {
           const error = UploadError.fromError(err);
           entry.rejected = { code: error.code, message: error.message, detail: '' };
@@ -347,6 +355,12 @@ class DirectBinaryUpload extends EventEmitter {
         const payload = { ...withMime(), errors: [cancelledError()] };
         result.setFileResult(base.targetFile, payload);
         this.emitFileEvent('filecancelled', payload);
+        break;
+      }
+      case 'wanted': {
+        const stream = call.streams.get(event.file);
+        call.streams.delete(event.file);
+        if (stream) pump(call.handle, event.file, stream);
         break;
       }
       case 'skipped': {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use aem_upload_engine::events::Event;
 use aem_upload_engine::folders::{self, FolderOptions};
 use aem_upload_engine::http::{Client, ClientOptions};
-use aem_upload_engine::source::Source;
+use aem_upload_engine::source::{Source, StreamFeed, StreamSource};
 use aem_upload_engine::upload::{Cancel, CancelToken, Upload, UploadFile, UploadOptions};
 use aem_upload_engine::walk::{self, Walked};
 use aem_upload_engine::{naming, Error as EngineError, ErrorCode};
@@ -51,6 +51,8 @@ pub struct NativeFile {
     pub part_headers: Option<HashMap<String, String>>,
     /// Fails the file in pre-validation with this error.
     pub rejected: Option<NativeError>,
+    /// The bytes come from a stream JS pushes with `push()` after a `wanted` event.
+    pub stream: Option<bool>,
 }
 
 /// The options of an upload call (already validated and defaulted by JS).
@@ -123,6 +125,7 @@ impl From<Event> for NativeEvent {
             }
             Event::FileCancelled { file, mime_type } => NativeEvent::file("cancelled", file, mime_type.as_ref()),
             Event::FileSkipped { file, mime_type } => NativeEvent::file("skipped", file, Some(&mime_type)),
+            Event::SourceWanted { file } => NativeEvent::file("wanted", file, None),
             Event::Log { level, message } => {
                 NativeEvent { level: Some(level.as_str().into()), message: Some(message), ..NativeEvent::new("log") }
             }
@@ -176,6 +179,8 @@ impl EventQueue {
 pub struct NativeUpload {
     cancel: Cancel,
     queue: Arc<EventQueue>,
+    /// Producers' ends of the call's stream sources, by file index.
+    feeds: Mutex<HashMap<u32, StreamFeed>>,
 }
 
 #[napi]
@@ -190,6 +195,33 @@ impl NativeUpload {
     #[napi]
     pub fn cancel_file(&self, index: u32) {
         self.cancel.cancel_file(index as usize);
+    }
+
+    /// Pushes the next chunk of a stream file (after its `wanted` event),
+    /// waiting while the engine's queue is full. `false`: the file no longer
+    /// needs the stream (it ended, failed or was cancelled); stop reading it.
+    #[napi]
+    pub async fn push(&self, file: u32, chunk: Buffer) -> bool {
+        let feed = self.feeds.lock().unwrap().get(&file).cloned();
+        match feed {
+            Some(feed) => feed.push(Bytes::from_owner(chunk)).await,
+            None => false,
+        }
+    }
+
+    /// The stream of a file ended.
+    #[napi]
+    pub fn end(&self, file: u32) {
+        self.feeds.lock().unwrap().remove(&file);
+    }
+
+    /// The stream of a file failed; the file fails with this error.
+    #[napi]
+    pub async fn fail(&self, file: u32, error: NativeError) {
+        let feed = self.feeds.lock().unwrap().remove(&file);
+        if let Some(feed) = feed {
+            feed.fail(EngineError::new(ErrorCode::from_name(&error.code), error.message)).await;
+        }
     }
 
     /// The next batch of events, in order, as soon as there is one. The
@@ -211,11 +243,18 @@ pub fn start_upload(
     let client = Client::new(&client_options(options.reject_unauthorized, &options.proxy, &options.ca))
         .map_err(|e| invalid(e.message().to_string()))?;
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
+    let mut feeds = HashMap::new();
     let files = files
         .into_iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(index, f)| {
             let source = match (f.buffer_index, f.file_path) {
                 _ if f.rejected.is_some() => Source::Bytes(Bytes::new()),
+                _ if f.stream == Some(true) => {
+                    let (source, feed) = StreamSource::new();
+                    feeds.insert(index as u32, feed);
+                    Source::Stream(source)
+                }
                 (Some(i), _) => {
                     Source::Bytes(buffers.get(i as usize).cloned().ok_or_else(|| invalid(format!("no buffer {i}")))?)
                 }
@@ -267,7 +306,7 @@ pub fn start_upload(
         };
         done_queue.push(done);
     });
-    Ok(NativeUpload { cancel, queue })
+    Ok(NativeUpload { cancel, queue, feeds: Mutex::new(feeds) })
 }
 
 /// The outcome of one folder POST.

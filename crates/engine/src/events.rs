@@ -49,6 +49,11 @@ pub enum Event {
         file: usize,
         mime_type: Option<Arc<str>>,
     },
+    /// The file's stream source is needed now: its producer should start
+    /// pushing (see [`crate::source::StreamSource`]). Not a file event for users.
+    SourceWanted {
+        file: usize,
+    },
     /// Completed in an earlier run, as the journal records: nothing is sent
     /// and no other event follows. Carries the MIME type it landed with.
     FileSkipped {

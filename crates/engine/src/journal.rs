@@ -52,7 +52,7 @@ impl FileKey {
                     .map(|d| d.as_millis() as u64);
                 (Some(path.to_string_lossy().into_owned()), modified)
             }
-            Source::Bytes(_) => (None, None),
+            Source::Bytes(_) | Source::Stream(_) => (None, None),
         };
         FileKey { url: url.to_string(), size, source, modified_ms }
     }

@@ -18,6 +18,7 @@ pub mod plan;
 mod protocol;
 pub mod redact;
 pub mod source;
+mod stream;
 pub mod upload;
 pub mod walk;
 

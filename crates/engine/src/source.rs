@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_util::stream;
 
 use crate::http::Activity;
+pub use crate::stream::{StreamFeed, StreamSource};
 use crate::{Error, ErrorCode, Result};
 
 /// Parts up to this size are read whole, inline on the worker (from the page
@@ -27,6 +28,8 @@ pub enum Source {
     Path(PathBuf),
     /// Held in memory (a JS Buffer, without copying).
     Bytes(Bytes),
+    /// Pushed in order by a producer and read once, part by part.
+    Stream(StreamSource),
 }
 
 /// The first source failure seen while a body streamed; it decides the
@@ -69,6 +72,7 @@ pub struct OpenSource {
 enum OpenInner {
     File(Arc<std::fs::File>),
     Bytes(Bytes),
+    Stream(StreamSource),
 }
 
 impl OpenSource {
@@ -81,6 +85,8 @@ impl OpenSource {
                 }
                 OpenInner::Bytes(bytes.clone())
             }
+            // Its length is known only once read: checked part by part and at the end.
+            Source::Stream(stream) => OpenInner::Stream(stream.clone()),
             Source::Path(path) => {
                 let file = std::fs::File::open(path).map_err(|e| io_error(&e, path))?;
                 let meta = file.metadata().map_err(|e| io_error(&e, path))?;
@@ -99,10 +105,17 @@ impl OpenSource {
         Ok(OpenSource { inner, name: name.into(), declared })
     }
 
+    /// Whether parts must be read in order, one at a time, with [`OpenSource::read`].
+    pub fn is_stream(&self) -> bool {
+        matches!(self.inner, OpenInner::Stream(_))
+    }
+
     /// The body of bytes `[start, end)`, touching `activity` as it is sent.
+    /// Not for streams: their parts are read first, then sent from memory.
     pub fn body(&self, start: u64, end: u64, activity: &Activity, fault: &SourceFault) -> Result<reqwest::Body> {
         match &self.inner {
             OpenInner::Bytes(bytes) => Ok(reqwest::Body::from(bytes.slice(start as usize..end as usize))),
+            OpenInner::Stream(_) => Err(Error::new(ErrorCode::Unknown, "stream parts are read before they are sent")),
             OpenInner::File(file) if end - start <= INLINE_MAX => {
                 // A small part costs less to read here than the two thread
                 // hand-offs of a blocking-pool read: it comes from the page cache.
@@ -149,10 +162,11 @@ impl OpenSource {
         }
     }
 
-    /// Bytes `[start, end)` whole (create-asset chunks).
+    /// Bytes `[start, end)` whole (create-asset chunks, stream parts).
     pub async fn read(&self, start: u64, end: u64) -> Result<Bytes> {
         match &self.inner {
             OpenInner::Bytes(bytes) => Ok(bytes.slice(start as usize..end as usize)),
+            OpenInner::Stream(stream) => stream.read(start, end, &self.name, self.declared).await,
             OpenInner::File(file) => {
                 let file = Arc::clone(file);
                 let want = (end - start) as usize;
@@ -168,15 +182,20 @@ impl OpenSource {
         }
     }
 
-    /// After the last part: the file must still have exactly the declared length.
-    pub fn check_unchanged(&self) -> Result<()> {
-        if let OpenInner::File(file) = &self.inner {
-            let len = file.metadata().map_err(|e| Error::new(ErrorCode::from_io(&e), e.to_string()))?.len();
-            if len != self.declared {
-                return Err(size_mismatch(&self.name, self.declared, len));
+    /// After the last part: a file must still have exactly the declared
+    /// length, and a stream must end there.
+    pub async fn check_unchanged(&self) -> Result<()> {
+        match &self.inner {
+            OpenInner::File(file) => {
+                let len = file.metadata().map_err(|e| Error::new(ErrorCode::from_io(&e), e.to_string()))?.len();
+                if len != self.declared {
+                    return Err(size_mismatch(&self.name, self.declared, len));
+                }
+                Ok(())
             }
+            OpenInner::Stream(stream) => stream.check_end(&self.name, self.declared).await,
+            OpenInner::Bytes(_) => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -375,7 +375,7 @@ impl Upload {
             Source::Bytes(bytes) if bytes.len() as u64 != file.size => {
                 Err(size_mismatch(&name, file.size, bytes.len() as u64))
             }
-            Source::Bytes(_) => Ok(()),
+            Source::Bytes(_) | Source::Stream(_) => Ok(()),
             // Opening (and with it the size check) proves the file readable; the
             // handle is dropped so that thousands of files hold no descriptors.
             Source::Path(_) => OpenSource::open(&file.source, &name, file.size).map(drop),
@@ -413,7 +413,28 @@ impl Upload {
     }
 
     fn claim_terminal(&self, index: usize) -> bool {
-        !self.state[index].done.swap(true, Ordering::AcqRel)
+        let claimed = !self.state[index].done.swap(true, Ordering::AcqRel);
+        if claimed {
+            self.release_source(index);
+        }
+        claimed
+    }
+
+    /// Asks a stream's producer to start, the first time its bytes are needed.
+    fn want_source(&self, index: usize) {
+        if let Source::Stream(stream) = &self.files[index].source {
+            if stream.wanted() {
+                self.emit(Event::SourceWanted { file: index });
+            }
+        }
+    }
+
+    /// A finished file's stream is closed, so its producer stops pushing.
+    fn release_source(&self, index: usize) {
+        if let Source::Stream(stream) = &self.files[index].source {
+            let stream = stream.clone();
+            tokio::spawn(async move { stream.close().await });
+        }
     }
 
     fn end(&self, index: usize, mime_type: Arc<str>) {
@@ -617,6 +638,7 @@ impl Upload {
         let cancel = self.cancel.file(index).clone();
         let name = self.target_name(index);
         let file = &self.files[index];
+        self.want_source(index);
         let open = match OpenSource::open(&file.source, &name, file.size) {
             Ok(open) => open,
             Err(error) => return self.fail(index, error, Some(init.mime_type)),
@@ -642,7 +664,7 @@ impl Upload {
                 Err(PartsError::Failed(error)) => return self.fail(index, error, Some(init.mime_type)),
             }
         }
-        if let Err(error) = open.check_unchanged() {
+        if let Err(error) = open.check_unchanged().await {
             return self.fail(index, error, Some(init.mime_type));
         }
         if cancel.is_cancelled() {
@@ -684,7 +706,8 @@ impl Upload {
                 self.progress(index, transferred, &init.mime_type);
                 Ok::<(), PartsError>(())
             })
-            .buffer_unordered(self.options.max_concurrent.max(1));
+            // A stream is read once, in order: its parts go one at a time.
+            .buffer_unordered(if open.is_stream() { 1 } else { self.options.max_concurrent.max(1) });
         while let Some(result) = parts.next().await {
             result?;
         }
@@ -718,6 +741,18 @@ impl Upload {
                 headers.insert(name, value);
             }
         }
+        // A stream's part is read whole first (bounded by the part size), so
+        // retries resend it; files and buffers are read as they are sent.
+        let preread = if open.is_stream() {
+            let read = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => Err(http::cancelled_error()),
+                data = open.read(start, end) => data,
+            };
+            Some(read.map_err(PartsError::Failed)?)
+        } else {
+            None
+        };
         let fault = SourceFault::default();
         let body_fault = fault.clone();
         let send = Request {
@@ -727,6 +762,10 @@ impl Upload {
             body: Box::new(move |activity| {
                 if let Some(error) = body_fault.get() {
                     return Err(error);
+                }
+                if let Some(data) = &preread {
+                    activity.touch();
+                    return Ok(reqwest::Body::from(data.clone()));
                 }
                 open.body(start, end, activity, &body_fault)
             }),
@@ -809,6 +848,7 @@ impl Upload {
 
     async fn create_asset(&self, index: usize, name: &str, mime: &Arc<str>, cancel: &CancellationToken) -> Result<()> {
         let file = &self.files[index];
+        self.want_source(index);
         let open = OpenSource::open(&file.source, name, file.size)?;
         let folder = self.folder_url(index);
         let url = format!("{folder}.createasset.html");
@@ -816,7 +856,11 @@ impl Upload {
         let mut offset = 0;
         while offset < file.size {
             let end = (offset + CREATE_ASSET_CHUNK).min(file.size);
-            let data = open.read(offset, end).await?;
+            let data = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(http::cancelled_error()),
+                data = open.read(offset, end) => data?,
+            };
             let boundary =
                 format!("----aemuploadrs{:x}{offset:x}", Instant::now().elapsed().as_nanos() ^ index as u128);
             let mut fields: Vec<(&str, String)> = vec![("_charset_", "utf-8".into())];
@@ -862,7 +906,7 @@ impl Upload {
             offset = end;
             self.progress(index, offset, mime);
         }
-        Ok(())
+        open.check_unchanged().await
     }
 }
 

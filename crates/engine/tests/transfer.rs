@@ -62,7 +62,7 @@ async fn run(files: Vec<UploadFile>, options: UploadOptions, cancel: Option<Canc
                 Event::FileError { file, error, .. } => format!("error {file} {} {}", error.code(), error.message()),
                 Event::FileCancelled { file, .. } => format!("cancelled {file}"),
                 Event::FileSkipped { file, mime_type } => format!("skipped {file} {mime_type}"),
-                Event::Log { .. } => return,
+                Event::Log { .. } | Event::SourceWanted { .. } => return,
             };
             sink.lock().unwrap().push(line);
         }),
@@ -276,5 +276,36 @@ async fn the_journal_skips_completed_files_and_owns_a_complete_it_never_saw_answ
     // Without the journal's word, the same 409 is an error.
     let events = run(vec![file(&emu, "b.bin", &b)], options(), None).await;
     assert!(events.last().unwrap().starts_with("error 0 EALREADYEXISTS"), "{events:?}");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn streams_land_in_order_and_survive_expired_urls_on_their_first_part() {
+    use aem_upload_engine::source::StreamSource;
+    let emu = emulator(json!({"minPartSize": 100, "faults": {"seed": 1, "routes": {
+        "initiate": {"expiredUrls": 1.0, "maxAttempt": 1},
+        "part": {"status503": 0.5, "maxAttempt": 1}
+    }}}))
+    .await;
+    let data = bytes(1050, 3);
+    let (source, feed) = StreamSource::new();
+    let mut f = file(&emu, "s.bin", &data);
+    f.source = aem_upload_engine::source::Source::Stream(source);
+    // The producer pushes odd-sized chunks, as a JS stream would.
+    let chunks: Vec<Bytes> = data.chunks(77).map(Bytes::copy_from_slice).collect();
+    let producer = tokio::spawn(async move {
+        for chunk in chunks {
+            if !feed.push(chunk).await {
+                break;
+            }
+        }
+    });
+    let events = run(vec![f], options(), None).await;
+    producer.await.unwrap();
+    assert_eq!(events.last().unwrap(), "end 0", "{events:?}");
+    let state = emu.state();
+    assert_eq!(sha(&state, "/content/dam/s.bin"), Some(aem_emulator::storage::sha256_hex(&data)));
+    assert_eq!(state["counters"]["initiate"]["requests"], 2, "re-initiated from the kept first part");
+    assert_eq!(state["violations"], json!([]));
     emu.stop().await;
 }
