@@ -21,6 +21,33 @@ const INLINE_MAX: u64 = 256 * 1024;
 /// few hand-offs and socket writes per part, bounded memory per part in flight.
 const STREAM_CHUNK: u64 = 256 * 1024;
 
+/// Bodies go out in frames of at most this size. hyper asks for the next
+/// frame only once it has taken the previous one, so touching the idle
+/// timeout per frame tracks bytes draining into the socket, not just a whole
+/// part handed over at once (a slow link must never look idle).
+const FRAME: usize = 64 * 1024;
+
+/// A body sent in frames, touching `activity` as each is taken.
+pub fn paced_body(data: Bytes, activity: &Activity) -> reqwest::Body {
+    activity.touch();
+    if data.len() <= FRAME {
+        return reqwest::Body::from(data);
+    }
+    let activity = activity.clone();
+    let frames = stream::unfold(data, move |mut rest| {
+        let activity = activity.clone();
+        async move {
+            if rest.is_empty() {
+                return None;
+            }
+            let frame = rest.split_to(rest.len().min(FRAME));
+            activity.touch();
+            Some((Ok::<Bytes, Error>(frame), rest))
+        }
+    });
+    reqwest::Body::wrap_stream(frames)
+}
+
 /// A file's bytes.
 #[derive(Clone, Debug)]
 pub enum Source {
@@ -114,7 +141,7 @@ impl OpenSource {
     /// Not for streams: their parts are read first, then sent from memory.
     pub fn body(&self, start: u64, end: u64, activity: &Activity, fault: &SourceFault) -> Result<reqwest::Body> {
         match &self.inner {
-            OpenInner::Bytes(bytes) => Ok(reqwest::Body::from(bytes.slice(start as usize..end as usize))),
+            OpenInner::Bytes(bytes) => Ok(paced_body(bytes.slice(start as usize..end as usize), activity)),
             OpenInner::Stream(_) => Err(Error::new(ErrorCode::Unknown, "stream parts are read before they are sent")),
             OpenInner::File(file) if end - start <= INLINE_MAX => {
                 // A small part costs less to read here than the two thread
@@ -124,17 +151,21 @@ impl OpenSource {
                 if chunk.len() as u64 != end - start {
                     return Err(fault.set(size_mismatch(&self.name, self.declared, start + chunk.len() as u64)));
                 }
-                activity.touch();
-                Ok(reqwest::Body::from(chunk))
+                Ok(paced_body(chunk, activity))
             }
             OpenInner::File(file) => {
                 let file = Arc::clone(file);
                 let (name, declared, activity, fault) =
                     (Arc::clone(&self.name), self.declared, activity.clone(), fault.clone());
-                let chunks = stream::unfold(start, move |offset| {
+                let chunks = stream::unfold((start, Bytes::new()), move |(offset, mut pending)| {
                     let (file, name, activity, fault) =
                         (Arc::clone(&file), Arc::clone(&name), activity.clone(), fault.clone());
                     async move {
+                        if !pending.is_empty() {
+                            let frame = pending.split_to(pending.len().min(FRAME));
+                            activity.touch();
+                            return Some((Ok(frame), (offset, pending)));
+                        }
                         if offset >= end {
                             return None;
                         }
@@ -144,17 +175,24 @@ impl OpenSource {
                             Ok(Ok(chunk)) if chunk.len() == want => chunk,
                             Ok(Ok(chunk)) => {
                                 let actual = offset + chunk.len() as u64;
-                                return Some((Err(fault.set(size_mismatch(&name, declared, actual))), end));
+                                return Some((
+                                    Err(fault.set(size_mismatch(&name, declared, actual))),
+                                    (end, Bytes::new()),
+                                ));
                             }
                             Ok(Err(e)) => {
-                                return Some((Err(fault.set(Error::new(ErrorCode::from_io(&e), e.to_string()))), end))
+                                let error = fault.set(Error::new(ErrorCode::from_io(&e), e.to_string()));
+                                return Some((Err(error), (end, Bytes::new())));
                             }
                             Err(e) => {
-                                return Some((Err(fault.set(Error::new(ErrorCode::Unknown, e.to_string()))), end))
+                                let error = fault.set(Error::new(ErrorCode::Unknown, e.to_string()));
+                                return Some((Err(error), (end, Bytes::new())));
                             }
                         };
+                        let mut pending = chunk;
+                        let frame = pending.split_to(pending.len().min(FRAME));
                         activity.touch();
-                        Some((Ok::<Bytes, Error>(chunk), offset + want as u64))
+                        Some((Ok::<Bytes, Error>(frame), (offset + want as u64, pending)))
                     }
                 });
                 Ok(reqwest::Body::wrap_stream(chunks))

@@ -764,8 +764,7 @@ impl Upload {
                     return Err(error);
                 }
                 if let Some(data) = &preread {
-                    activity.touch();
-                    return Ok(reqwest::Body::from(data.clone()));
+                    return Ok(crate::source::paced_body(data.clone(), activity));
                 }
                 open.body(start, end, activity, &body_fault)
             }),
