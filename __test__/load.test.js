@@ -1,6 +1,6 @@
 'use strict';
 
-// Load (issue 6, item 8): 20,000 files through FileSystemUpload, twice, with
+// Load (issue 6, item 8): 20,000 files through FileSystemUpload, three times, with
 // about 5% of requests on every route failing (503s, 429s, resets before and
 // in the middle of answers), seeded. All land with exact bytes, no duplicate
 // assets; the client's JS heap does not grow per file beyond the result it
@@ -48,7 +48,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function runChild(rounds) {
-  const child = spawn(process.execPath, ['--expose-gc', path.join(__dirname, 'fixtures', 'load-child.js'), env.emulator.url, path.join(root, 'load'), String(rounds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--expose-gc', path.join(__dirname, 'fixtures', 'load-child.js'), env.emulator.url, path.join(root, 'load'), String(rounds)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => { out += d; });
@@ -56,12 +56,12 @@ function runChild(rounds) {
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, lines: out.trim().split('\n').map((l) => JSON.parse(l)), err })));
 }
 
-test('20,000 files with ~5% faults, twice: all land, memory and descriptors stay flat', async () => {
-  const { code, lines, err } = await runChild(2);
+test('20,000 files with ~5% faults, three times: all land, memory and descriptors stay flat', async () => {
+  const { code, lines, err } = await runChild(3);
   expect(err).toBe('');
   expect(code).toBe(0);
   const [{ baseline }, ...rounds] = lines;
-  expect(rounds).toHaveLength(2);
+  expect(rounds).toHaveLength(3);
   for (const round of rounds) {
     expect(round).toMatchObject({ totalFiles: FILES, totalCompleted: FILES, failed: 0, errors: [] });
     expect(round.retried).toBeGreaterThan(0);
@@ -69,7 +69,7 @@ test('20,000 files with ~5% faults, twice: all land, memory and descriptors stay
 
   const state = env.emulator.state();
   expect(state.violations).toEqual([]);
-  expect(state.assets).toHaveLength(2 * FILES); // no duplicates, nothing missing
+  expect(state.assets).toHaveLength(3 * FILES); // no duplicates, nothing missing
   for (const asset of state.assets) {
     const relative = asset.path.replace(/^\/content\/dam\/load-\d\//, '');
     expect(asset.sha256).toBe(expected.get(relative));
@@ -82,22 +82,27 @@ test('20,000 files with ~5% faults, twice: all land, memory and descriptors stay
     expect(failed / requests).toBeLessThan(0.1);
   }
 
-  const [first, second] = rounds;
+  const [first, second, third] = rounds;
   const figures = {
     files: FILES,
     baselineHeapMB: baseline.heap / 2 ** 20,
     resultHeapMB: (first.heapWithResult - first.heap) / 2 ** 20,
-    heapGrowthAfterTwoRunsBytesPerFile: (second.heap - baseline.heap) / (2 * FILES),
-    rssMB: [baseline.rss, first.rss, second.rss].map((r) => Math.round(r / 2 ** 20)),
-    fds: [baseline.fds, first.fds, second.fds],
+    heapGrowthAfterThreeRunsBytesPerFile: (third.heap - baseline.heap) / (3 * FILES),
+    rssMB: [baseline.rss, first.rss, second.rss, third.rss].map((r) => Math.round(r / 2 ** 20)),
+    outsideJsHeapMB: [baseline, first, second, third].map((r) => Math.round((r.rss - r.heapTotal) / 2 ** 20)),
+    fds: [baseline.fds, first.fds, second.fds, third.fds],
     requests: Object.fromEntries(['folder', 'initiate', 'part', 'complete'].map((r) => [r, state.counters[r]])),
   };
   fs.writeFileSync(path.join(os.tmpdir(), 'aem-upload-rs-load.json'), `${JSON.stringify(figures, null, 2)}\n`);
   // No JS growth per file beyond the result entry: under 64 bytes per file once results are dropped.
-  expect(second.heap - baseline.heap).toBeLessThan(64 * 2 * FILES);
-  // Native memory steady from one run to the next (a 1 KiB-per-file leak would add 20 MiB).
-  expect(second.rss - first.rss).toBeLessThan(12 * 2 ** 20);
+  expect(third.heap - baseline.heap).toBeLessThan(64 * 3 * FILES);
+  // Memory outside the JS heap (the engine's, mostly) steady once the allocator
+  // has settled after the first run: a 1 KiB-per-file leak would add 20 MiB a run.
+  // (RSS itself moves with how much heap V8 keeps reserved, so that is taken out.)
+  const outside = (r) => r.rss - r.heapTotal;
+  expect(outside(third) - outside(second)).toBeLessThan(12 * 2 ** 20);
   // Descriptors: the runtime's few, then no more.
   expect(second.fds).toBe(first.fds);
+  expect(third.fds).toBe(first.fds);
   expect(first.fds - baseline.fds).toBeLessThanOrEqual(4);
 });
