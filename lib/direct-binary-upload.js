@@ -230,10 +230,9 @@ class DirectBinaryUpload extends EventEmitter {
       if (files.some((file) => !file.fileUrl)) checkUrl(options.getUrl(), 'url');
       targets = files.map((file) => {
         const fileUrl = file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`;
-        checkUrl(fileUrl, 'fileUrl');
-        const url = new URL(fileUrl);
+        const url = checkUrl(fileUrl, 'fileUrl');
         const targetFile = safeDecode(url.pathname);
-        return { fileUrl, href: url.href, targetFile, targetFolder: path.posix.dirname(targetFile), fileName: path.posix.basename(targetFile) };
+        return { fileUrl, targetFile, targetFolder: path.posix.dirname(targetFile), fileName: path.posix.basename(targetFile) };
       });
     } catch (err) {
       result.addError(UploadError.fromError(err));

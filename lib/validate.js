@@ -74,8 +74,9 @@ function checkHeaders(headers, field) {
 }
 
 /**
- * The URL of the target folder: absolute http(s). A relative URL fails as
- * Node's `URL` does (ERR_INVALID_URL, compat.md §4.1).
+ * An absolute http(s) URL, returned parsed. A relative URL fails as Node's
+ * `URL` does (ERR_INVALID_URL, compat.md §4.1).
+ * @returns {URL}
  */
 function checkUrl(url, field) {
   if (typeof url !== 'string' && !(url instanceof URL)) {
@@ -95,6 +96,7 @@ function checkUrl(url, field) {
   } catch (err) {
     throw invalid(`${field} has a malformed percent-encoding`);
   }
+  return parsed;
 }
 
 /** HTTP and retry options shared by both upload classes (compat.md §2.1, §2.3). */
