@@ -6,8 +6,9 @@
 //! succeeds, so a body cut off halfway leaves no trace. In `digest` mode the
 //! whole-file SHA-256 is computed incrementally: the part that continues the
 //! hashed prefix is hashed while it streams, and parts arriving ahead of a gap
-//! are spooled to temp files until the gap closes, so memory stays flat at any
-//! file size.
+//! wait in memory up to [`HOLD_BUDGET`] bytes per emulator, beyond that in
+//! temp files, until the gap closes: memory stays flat at any file size, and
+//! the usual few parts in flight cost no disk round trip.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -22,11 +23,32 @@ use sha2::{Digest, Sha256};
 
 use crate::config::StorageMode;
 
+/// How many bytes of parts waiting for a gap (`digest` mode) one emulator
+/// holds in memory; more wait in spool files. Spooling every such part cost
+/// a page-cache write, a read back and an unlink per byte, which made the
+/// emulator, not the client, the ceiling of a large upload.
+pub const HOLD_BUDGET: u64 = 64 * 1024 * 1024;
+
 /// The storage of one emulator: its mode and a private spool folder.
 pub struct Storage {
     mode: StorageMode,
     spool: tempfile::TempDir,
     next_spool_file: AtomicU64,
+    /// Bytes of waiting parts held in memory, at most `hold_budget`.
+    held: AtomicU64,
+    hold_budget: u64,
+}
+
+/// A share of [`HOLD_BUDGET`], given back when dropped.
+struct Reservation {
+    storage: Arc<Storage>,
+    bytes: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.storage.held.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
 }
 
 /// A finished binary, as the DAM keeps it.
@@ -73,11 +95,23 @@ impl Storage {
             mode,
             spool: tempfile::Builder::new().prefix("aem-emulator-").tempdir()?,
             next_spool_file: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            hold_budget: HOLD_BUDGET,
         })
     }
 
     pub fn mode(&self) -> &StorageMode {
         &self.mode
+    }
+
+    /// Reserves `bytes` of the hold budget, if that much is left.
+    fn reserve(self: &Arc<Self>, bytes: u64) -> Option<Reservation> {
+        self.held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(bytes).filter(|total| *total <= self.hold_budget)
+            })
+            .ok()
+            .map(|_| Reservation { storage: Arc::clone(self), bytes })
     }
 
     fn spool_path(&self) -> PathBuf {
@@ -123,6 +157,8 @@ struct Parts {
 enum PartData {
     Memory(Bytes),
     File(PathBuf),
+    /// A `digest` part waiting for a gap, within the hold budget.
+    Held(Bytes, #[allow(dead_code)] Reservation),
 }
 
 struct DigestState {
@@ -138,6 +174,7 @@ struct DigestState {
 enum Sink {
     Memory(BytesMut),
     File(File, PathBuf),
+    Held(BytesMut, Reservation),
     /// Hashing part `next` directly.
     Hash(Sha256),
     Count,
@@ -175,7 +212,12 @@ impl PartStore {
                     Sink::Count
                 } else {
                     drop(inner);
-                    self.spool_sink()?
+                    match expected.and_then(|n| self.storage.reserve(n)) {
+                        Some(reservation) => {
+                            Sink::Held(BytesMut::with_capacity(reservation.bytes as usize), reservation)
+                        }
+                        None => self.spool_sink()?,
+                    }
                 }
             }
         };
@@ -275,17 +317,24 @@ impl PartStore {
         if state.in_flight.is_some() {
             return Ok(());
         }
-        let mut buf = vec![0u8; 1024 * 1024];
-        while let Some(PartData::File(path)) = data.remove(&state.next) {
-            let mut input = File::open(&path)?;
-            loop {
-                let n = input.read(&mut buf)?;
-                if n == 0 {
-                    break;
+        let mut buf = Vec::new();
+        while let Some(part) = data.remove(&state.next) {
+            match part {
+                PartData::Held(bytes, _) => state.hasher.update(&bytes),
+                PartData::File(path) => {
+                    buf.resize(1024 * 1024, 0);
+                    let mut input = File::open(&path)?;
+                    loop {
+                        let n = input.read(&mut buf)?;
+                        if n == 0 {
+                            break;
+                        }
+                        state.hasher.update(&buf[..n]);
+                    }
+                    let _ = fs::remove_file(&path);
                 }
-                state.hasher.update(&buf[..n]);
+                PartData::Memory(_) => unreachable!("digest mode holds or spools parts"),
             }
-            let _ = fs::remove_file(&path);
             state.next += 1;
         }
         Ok(())
@@ -314,7 +363,7 @@ impl PartWriter {
             md5.update(chunk);
         }
         match self.sink.as_mut().expect("sink until commit") {
-            Sink::Memory(buf) => buf.extend_from_slice(chunk),
+            Sink::Memory(buf) | Sink::Held(buf, _) => buf.extend_from_slice(chunk),
             Sink::File(file, _) => file.write_all(chunk)?,
             Sink::Hash(hasher) => hasher.update(chunk),
             Sink::Count => {}
@@ -355,6 +404,18 @@ impl PartWriter {
                         inner.digest.as_mut().unwrap().valid = false;
                     }
                 } else if let Some(PartData::File(old)) = inner.data.insert(self.index, PartData::File(path)) {
+                    let _ = fs::remove_file(old);
+                }
+            }
+            Sink::Held(buf, reservation) => {
+                let hashed = inner.digest.as_ref().is_some_and(|d| self.index < d.next);
+                if hashed {
+                    if previous.is_some_and(|p| p != self.written) {
+                        inner.digest.as_mut().unwrap().valid = false;
+                    }
+                } else if let Some(PartData::File(old)) =
+                    inner.data.insert(self.index, PartData::Held(buf.freeze(), reservation))
+                {
                     let _ = fs::remove_file(old);
                 }
             }
@@ -455,6 +516,35 @@ mod tests {
                 BinaryData::None => {}
             }
         }
+    }
+
+    #[test]
+    fn waiting_parts_are_held_within_the_budget_then_spooled() {
+        let mut storage = Storage::new(StorageMode::Digest).unwrap();
+        storage.hold_budget = 25; // parts 2 (12 bytes) and 3 (13) fit, 4 and 1 do not
+        let storage = Arc::new(storage);
+        let spooled = || fs::read_dir(storage.spool.path()).unwrap().count();
+        let store = storage.new_parts();
+        for i in [2usize, 3, 4, 1] {
+            put(&store, i as u32, &data()[i]);
+        }
+        assert_eq!(storage.held.load(Ordering::Relaxed), 25);
+        assert_eq!(spooled(), 2, "parts 4 and 1, beyond the budget, went to disk");
+        // A cut-off held part gives its share back.
+        let mut w = store.begin(4, Some(14), None).unwrap();
+        w.write(&[1; 3]).unwrap();
+        drop(w);
+        assert_eq!(storage.held.load(Ordering::Relaxed), 25);
+        put(&store, 0, &data()[0]);
+        assert_eq!(store.finish(None).unwrap().sha256, Some(sha256_hex(&whole())));
+        assert_eq!(storage.held.load(Ordering::Relaxed), 0, "hashed parts are released");
+        assert_eq!(spooled(), 0);
+        // An abandoned upload releases what it held.
+        let store = storage.new_parts();
+        put(&store, 3, &data()[3]);
+        assert_eq!(storage.held.load(Ordering::Relaxed), 13);
+        drop(store);
+        assert_eq!(storage.held.load(Ordering::Relaxed), 0);
     }
 
     #[test]

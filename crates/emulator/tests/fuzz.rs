@@ -231,3 +231,27 @@ fn garbage_that_is_not_http_never_takes_the_server_down() {
     assert_eq!(alive.as_deref().and_then(status_of), Some(200));
     rt.block_on(emulator.stop());
 }
+
+/// Found by the property test above: a file part cut off before the closing
+/// boundary used to drop the connection without an answer.
+#[test]
+fn a_multipart_body_without_its_closing_boundary_gets_a_400() {
+    let rt = runtime();
+    let emulator = rt.block_on(Emulator::start(Config::from_json(json!({})).unwrap())).unwrap();
+    let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc";
+    let mut request = format!(
+        "POST /content/dam.createasset.html HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\n\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    let answer = rt.block_on(exchange(emulator.url(), &request));
+    assert_eq!(
+        answer.as_deref().and_then(status_of),
+        Some(400),
+        "{:?}",
+        answer.map(|a| String::from_utf8_lossy(&a).into_owned())
+    );
+    rt.block_on(emulator.stop());
+}

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use futures_util::stream;
 
+use crate::buffers::{BufferPool, PoolBuffer};
 use crate::http::Activity;
 pub use crate::stream::{StreamFeed, StreamSource};
 use crate::{Error, ErrorCode, Result};
@@ -17,15 +18,24 @@ use crate::{Error, ErrorCode, Result};
 /// cache that beats two blocking-pool hand-offs).
 const INLINE_MAX: u64 = 256 * 1024;
 
-/// Larger parts stream in reads of this size through the blocking pool:
-/// few hand-offs and socket writes per part, bounded memory per part in flight.
-const STREAM_CHUNK: u64 = 256 * 1024;
+/// Larger parts stream in reads of this size into reused buffers. Measured
+/// on a 2 GiB upload (client CPU per 2 GiB, 4 runs each): 64 KiB 0.74–0.85 s,
+/// 128 KiB 0.69–0.74 s, 256 KiB 0.73–0.82 s, 1 MiB 0.77–0.87 s; a chunk that
+/// stays in the core's L2 between the page-cache copy and the socket copy
+/// beats fewer system calls.
+const STREAM_CHUNK: u64 = 128 * 1024;
 
 /// Bodies go out in frames of at most this size. hyper asks for the next
 /// frame only once it has taken the previous one, so touching the idle
 /// timeout per frame tracks bytes draining into the socket, not just a whole
 /// part handed over at once (a slow link must never look idle).
 const FRAME: usize = 64 * 1024;
+
+/// The read buffers of one call's streamed parts: at most two chunks per
+/// part in flight stay allocated between reads.
+pub fn read_buffers(parts_in_flight: usize) -> Arc<BufferPool> {
+    BufferPool::new(STREAM_CHUNK as usize, parts_in_flight.max(1) * 2)
+}
 
 /// A body sent in frames, touching `activity` as each is taken.
 pub fn paced_body(data: Bytes, activity: &Activity) -> reqwest::Body {
@@ -139,7 +149,15 @@ impl OpenSource {
 
     /// The body of bytes `[start, end)`, touching `activity` as it is sent.
     /// Not for streams: their parts are read first, then sent from memory.
-    pub fn body(&self, start: u64, end: u64, activity: &Activity, fault: &SourceFault) -> Result<reqwest::Body> {
+    /// Large parts of files are read into buffers of `buffers`.
+    pub fn body(
+        &self,
+        start: u64,
+        end: u64,
+        activity: &Activity,
+        fault: &SourceFault,
+        buffers: &Arc<BufferPool>,
+    ) -> Result<reqwest::Body> {
         match &self.inner {
             OpenInner::Bytes(bytes) => Ok(paced_body(bytes.slice(start as usize..end as usize), activity)),
             OpenInner::Stream(_) => Err(Error::new(ErrorCode::Unknown, "stream parts are read before they are sent")),
@@ -155,11 +173,11 @@ impl OpenSource {
             }
             OpenInner::File(file) => {
                 let file = Arc::clone(file);
-                let (name, declared, activity, fault) =
-                    (Arc::clone(&self.name), self.declared, activity.clone(), fault.clone());
+                let (name, declared, activity, fault, buffers) =
+                    (Arc::clone(&self.name), self.declared, activity.clone(), fault.clone(), Arc::clone(buffers));
                 let chunks = stream::unfold((start, Bytes::new()), move |(offset, mut pending)| {
-                    let (file, name, activity, fault) =
-                        (Arc::clone(&file), Arc::clone(&name), activity.clone(), fault.clone());
+                    let (file, name, activity, fault, buffers) =
+                        (Arc::clone(&file), Arc::clone(&name), activity.clone(), fault.clone(), Arc::clone(&buffers));
                     async move {
                         if !pending.is_empty() {
                             let frame = pending.split_to(pending.len().min(FRAME));
@@ -169,8 +187,8 @@ impl OpenSource {
                         if offset >= end {
                             return None;
                         }
-                        let want = (end - offset).min(STREAM_CHUNK) as usize;
-                        let read = tokio::task::spawn_blocking(move || read_exact_at(&file, offset, want)).await;
+                        let want = (end - offset).min(buffers.size() as u64) as usize;
+                        let read = read_chunk(file, buffers.take(), offset, want).await;
                         let chunk = match read {
                             Ok(Ok(chunk)) if chunk.len() == want => chunk,
                             Ok(Ok(chunk)) => {
@@ -257,34 +275,79 @@ fn error_text(error: &std::io::Error) -> String {
     }
 }
 
-#[cfg(unix)]
-fn read_exact_at(file: &std::fs::File, offset: u64, want: usize) -> std::io::Result<Bytes> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0u8; want];
-    let mut filled = 0;
-    while filled < want {
-        let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
+/// Bytes `[offset, offset + want)` of `file` (fewer at its end) in `buf`:
+/// straight from the page cache when it holds them, which spares two thread
+/// hand-offs per chunk, else on the blocking pool, never blocking a worker on
+/// the disk.
+async fn read_chunk(
+    file: Arc<std::fs::File>,
+    mut buf: PoolBuffer,
+    offset: u64,
+    want: usize,
+) -> std::result::Result<std::io::Result<Bytes>, tokio::task::JoinError> {
+    let (cached, finished) = fill_cached(&file, offset, &mut buf[..want]);
+    if finished {
+        return Ok(Ok(buf.freeze(cached)));
     }
-    buf.truncate(filled);
-    Ok(Bytes::from(buf))
+    tokio::task::spawn_blocking(move || {
+        let rest = fill_at(&file, offset + cached as u64, &mut buf[cached..want])?;
+        Ok(buf.freeze(cached + rest))
+    })
+    .await
 }
 
-#[cfg(not(unix))]
-fn read_exact_at(file: &std::fs::File, offset: u64, want: usize) -> std::io::Result<Bytes> {
-    use std::os::windows::fs::FileExt;
-    let mut buf = vec![0u8; want];
+/// Reads what the page cache already holds at `offset`, without waiting for
+/// the disk (`preadv2` with `RWF_NOWAIT`): the bytes read, and whether the read
+/// is finished (`buf` full or the file ended). Anything unusual (no cache,
+/// an error, an old kernel) is left to the blocking read, which reports it.
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+fn fill_cached(file: &std::fs::File, offset: u64, buf: &mut [u8]) -> (usize, bool) {
+    use std::os::fd::AsRawFd;
     let mut filled = 0;
-    while filled < want {
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        let iov = libc::iovec { iov_base: rest.as_mut_ptr().cast(), iov_len: rest.len() };
+        // SAFETY: one iovec over memory we borrow mutably for the call; the fd is open.
+        let n = unsafe {
+            libc::preadv2(file.as_raw_fd(), &iov, 1, (offset + filled as u64) as libc::off_t, libc::RWF_NOWAIT)
+        };
+        match n {
+            0 => return (filled, true),
+            n if n > 0 => filled += n as usize,
+            _ => return (filled, false),
+        }
+    }
+    (filled, true)
+}
+
+#[cfg(not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))))]
+fn fill_cached(_file: &std::fs::File, _offset: u64, _buf: &mut [u8]) -> (usize, bool) {
+    (0, false)
+}
+
+/// Reads at `offset` until `buf` is full or the file ends; the bytes read.
+fn fill_at(file: &std::fs::File, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileExt;
+    #[cfg(windows)]
+    use std::os::windows::fs::FileExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        #[cfg(unix)]
+        let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
+        #[cfg(windows)]
         let n = file.seek_read(&mut buf[filled..], offset + filled as u64)?;
         if n == 0 {
             break;
         }
         filled += n;
     }
+    Ok(filled)
+}
+
+fn read_exact_at(file: &std::fs::File, offset: u64, want: usize) -> std::io::Result<Bytes> {
+    let mut buf = vec![0u8; want];
+    let filled = fill_at(file, offset, &mut buf)?;
     buf.truncate(filled);
     Ok(Bytes::from(buf))
 }

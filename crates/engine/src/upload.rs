@@ -18,6 +18,7 @@ use reqwest::{Method, StatusCode};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::buffers::BufferPool;
 use crate::events::{Event, EventSink, LogLevel};
 use crate::http::{self, Client, CookieJar, Failure, Request, RetryPolicy};
 use crate::journal::{FileKey, Journal, Recorded};
@@ -173,6 +174,8 @@ pub struct Upload {
     aem_headers: HeaderMap,
     state: Vec<FileState>,
     part_permits: Semaphore,
+    /// Read buffers of large parts, reused for the whole call.
+    buffers: Arc<BufferPool>,
     complete_permits: Semaphore,
     retry_errors: Mutex<Vec<Error>>,
     /// The open journal and each file's key in it, or why it could not be opened.
@@ -208,6 +211,7 @@ impl Upload {
         let concurrency = options.max_concurrent.max(1);
         Arc::new(Upload {
             client,
+            buffers: crate::source::read_buffers(concurrency),
             aem_headers: http::header_map(&user_headers),
             files,
             state,
@@ -755,6 +759,7 @@ impl Upload {
         };
         let fault = SourceFault::default();
         let body_fault = fault.clone();
+        let buffers = Arc::clone(&self.buffers);
         let send = Request {
             method: Method::PUT,
             url: uri,
@@ -766,7 +771,7 @@ impl Upload {
                 if let Some(data) = &preread {
                     return Ok(crate::source::paced_body(data.clone(), activity));
                 }
-                open.body(start, end, activity, &body_fault)
+                open.body(start, end, activity, &body_fault, &buffers)
             }),
             // Never cookies or user headers on presigned URLs.
             cookies: None,

@@ -66,14 +66,13 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
         let mut part = match multipart.next_field().await {
             Ok(Some(part)) => part,
             Ok(None) => break,
-            Err(multer::Error::StreamReadFailed(_)) => return Outcome::Reset,
-            Err(e) => return http::text(400, format!("Malformed multipart body: {e}")).into(),
+            Err(e) => return malformed(e),
         };
         let name = part.name().unwrap_or("").to_string();
         if name != "file" {
             let value = match part.text().await {
                 Ok(v) => v,
-                Err(_) => return Outcome::Reset,
+                Err(e) => return malformed(e),
             };
             let number = || value.trim().parse::<u64>().ok();
             match name.as_str() {
@@ -129,7 +128,7 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
                     }
                 }
                 Ok(None) => break,
-                Err(_) => return Outcome::Reset,
+                Err(e) => return malformed(e),
             }
         }
         fields.written = w.written();
@@ -185,4 +184,13 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
         format!("<html><body><div id=\"Status\">{status}</div><div id=\"Path\">{asset_path}</div></body></html>"),
     )
     .into()
+}
+
+/// A multipart error: the connection failed (nothing to answer), or the body
+/// itself is broken, for example cut off before its closing boundary.
+fn malformed(error: multer::Error) -> Outcome {
+    match error {
+        multer::Error::StreamReadFailed(_) => Outcome::Reset,
+        e => http::text(400, format!("Malformed multipart body: {e}")).into(),
+    }
 }
