@@ -38,8 +38,10 @@ const COMPLETE_CANCEL_GRACE: Duration = Duration::from_millis(500);
 
 /// Chunk size of the create-asset servlet.
 pub const CREATE_ASSET_CHUNK: u64 = 10 * 1024 * 1024;
-/// Files initiated but not yet finished, so URLs are not handed out long before use.
-const INITIATED_WINDOW: usize = 1000;
+/// Files initiated but not yet finished, so URLs are not handed out long before
+/// use. Each costs a spawned task of a few KiB: 1000 measured 4-5 MB more peak
+/// RSS on 5,000 small files than 200, at the same speed.
+const INITIATED_WINDOW: usize = 200;
 /// Initiates in flight once the mode is known.
 const INITIATES_IN_FLIGHT: usize = 4;
 
