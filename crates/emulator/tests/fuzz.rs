@@ -169,7 +169,14 @@ fn any_well_framed_request_gets_an_answer_that_is_not_a_server_error() {
         .unwrap();
     let origin = emulator.url().to_string();
     let blob = emulator.blob_url().to_string();
-    let config = ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() };
+    // A fixed seed: the coverage counts below must not depend on luck (a
+    // random run once drew only 10 accepted requests and failed CI).
+    let config = ProptestConfig {
+        cases: 400,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0xae3),
+        ..ProptestConfig::default()
+    };
     let (accepted, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
     proptest!(config, |(route in route(), suffix in path_suffix(), ctype in content_type(), body in body(), auth in any::<bool>(), to_blob in prop::bool::weighted(0.1))| {
         let (method, base, selector) = route;
