@@ -28,9 +28,9 @@ export declare class NativeEmulator {
 }
 
 /**
- * Creates folders for one call, one at a time (parents first), over one
- * pooled client; `cancel()` aborts the request in flight (it then fails with
- * EUSERCANCELLED) and every later one.
+ * Creates folders for one call over one pooled client (JS orders them:
+ * parents first, siblings may overlap); `cancel()` aborts the requests in
+ * flight (they then fail with EUSERCANCELLED) and every later one.
  */
 export declare class NativeFolderCreator {
   constructor(options: NativeFolderOptions, urlPrefix: string)
@@ -56,10 +56,11 @@ export declare class NativeUpload {
   /** The stream of a file failed; the file fails with this error. */
   fail(file: number, error: NativeError): Promise<void>
   /**
-   * The next batch of events, in order, as soon as there is one. The
-   * last event of a call is `done`; do not ask again after it.
+   * The next batch of events, in order, as soon as there is one, as a
+   * JSON array of event records. The last event of a call is `done`; do
+   * not ask again after it.
    */
-  nextEvents(): Promise<Array<NativeEvent>>
+  nextEvents(): Promise<string>
 }
 
 /** The default asset processor, for the part before the extension. */
@@ -67,6 +68,15 @@ export declare function defaultAssetName(name: string, replace: string): string
 
 /** The default folder processor (the mandatory step comes after it). */
 export declare function defaultFolderName(name: string, replace: string): string
+
+/**
+ * Node names under the default processors for many local names in one
+ * crossing (thousands of files would otherwise cost three calls each):
+ * `names` is a JSON array of local file (or, with `folders`, directory)
+ * names; the answer is a JSON array of node names. `processor_replace` is
+ * the value the default processor reads, `replace` the mandatory step's.
+ */
+export declare function defaultNodeNames(names: string, folders: boolean, processorReplace: string, replace: string): string
 
 export declare function isValidReplaceValue(value: string): boolean
 
@@ -78,42 +88,6 @@ export interface NativeError {
   code: string
   message: string
   detail: string
-}
-
-/**
- * An event of an upload call. `kind`: start, progress, end, error,
- * cancelled, skipped (completed in an earlier run, per the journal), log, or
- * done (last, with the summary and any call-wide `errors`).
- */
-export interface NativeEvent {
-  kind: string
-  file?: number
-  transferred?: number
-  mimeType?: string
-  error?: NativeError
-  level?: string
-  message?: string
-  totalTime?: number
-  retryErrors?: Array<NativeError>
-  errors?: Array<NativeError>
-}
-
-/** One file of an upload call. */
-export interface NativeFile {
-  targetUrl: string
-  size: number
-  filePath?: string
-  /** Index into the call's `buffers`. */
-  bufferIndex?: number
-  createVersion: boolean
-  versionLabel?: string
-  versionComment?: string
-  replace: boolean
-  partHeaders?: Record<string, string>
-  /** Fails the file in pre-validation with this error. */
-  rejected?: NativeError
-  /** The bytes come from a stream JS pushes with `push()` after a `wanted` event. */
-  stream?: boolean
 }
 
 export interface NativeFolderOptions {
@@ -154,32 +128,6 @@ export interface NativeOptions {
   journal?: string
 }
 
-export interface NativeWalked {
-  /** file or tree */
-  kind: string
-  path: string
-  directories: Array<NativeWalkedDir>
-  files: Array<NativeWalkedFile>
-}
-
-export interface NativeWalkedDir {
-  path: string
-  /** -1: the walked root itself. */
-  parent: number
-}
-
-export interface NativeWalkedFile {
-  path: string
-  size: number
-  parent: number
-}
-
-export interface NativeWalkResult {
-  walked: Array<NativeWalked>
-  warnings: Array<string>
-  error?: NativeError
-}
-
 /** The extension split of Node's `path.parse`: `[name, ext]`. */
 export declare function splitExtension(name: string): Array<string>
 
@@ -187,7 +135,12 @@ export declare function splitExtension(name: string): Array<string>
 export declare function startEmulator(configJson: string): Promise<NativeEmulator>
 
 /** Starts an upload call; pull its events with `nextEvents()` until `done`. */
-export declare function startUpload(files: Array<NativeFile>, buffers: Array<Buffer>, options: NativeOptions): NativeUpload
+export declare function startUpload(files: string, buffers: Array<Buffer>, options: NativeOptions): NativeUpload
 
-/** Walks local paths (compat.md §5); limits come back as `error` (ETOOLARGE). */
-export declare function walkPaths(paths: Array<string>, deep: boolean, max: number): Promise<NativeWalkResult>
+/**
+ * Walks local paths (compat.md §5); limits come back as `error` (ETOOLARGE).
+ * The answer is JSON text: `{walked: [{kind, path, directories: [{path,
+ * parent}], files: [{path, size, parent}]}], warnings, error?}`, one string
+ * for any number of files.
+ */
+export declare function walkPaths(paths: Array<string>, deep: boolean, max: number): Promise<string>

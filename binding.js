@@ -840,6 +840,7 @@ module.exports.NativeFolderCreator = nativeBinding.NativeFolderCreator
 module.exports.NativeUpload = nativeBinding.NativeUpload
 module.exports.defaultAssetName = nativeBinding.defaultAssetName
 module.exports.defaultFolderName = nativeBinding.defaultFolderName
+module.exports.defaultNodeNames = nativeBinding.defaultNodeNames
 module.exports.isValidReplaceValue = nativeBinding.isValidReplaceValue
 module.exports.mandatoryName = nativeBinding.mandatoryName
 module.exports.splitExtension = nativeBinding.splitExtension

@@ -9,6 +9,7 @@ const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
 const { makeLogger } = require('./logger');
 const { sourceOf, pump } = require('./sources');
+const { targetResolver } = require('./targets');
 const { transferOptions } = require('./http-options');
 const {
   checkTransferOptions, checkUploadFile, checkUrl, toNumber,
@@ -30,14 +31,6 @@ function hasRequiredFields(file) {
     && (file.fileName || file.fileUrl)
     && (file.fileSize || file.fileSize === 0)
     && (file.filePath || file.blob);
-}
-
-function safeDecode(text) {
-  try {
-    return decodeURIComponent(text);
-  } catch (err) {
-    return text;
-  }
 }
 
 /** The reference's record of a file in `detailedResult` (compat.md §3), keys in order. */
@@ -228,12 +221,8 @@ class DirectBinaryUpload extends EventEmitter {
       checkTransferOptions(options);
       files.forEach(checkUploadFile);
       if (files.some((file) => !file.fileUrl)) checkUrl(options.getUrl(), 'url');
-      targets = files.map((file) => {
-        const fileUrl = file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`;
-        const url = checkUrl(fileUrl, 'fileUrl');
-        const targetFile = safeDecode(url.pathname);
-        return { fileUrl, targetFile, targetFolder: path.posix.dirname(targetFile), fileName: path.posix.basename(targetFile) };
-      });
+      const targetOf = targetResolver();
+      targets = files.map((file) => targetOf(file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`));
     } catch (err) {
       result.addError(UploadError.fromError(err));
       return;
@@ -304,7 +293,7 @@ class DirectBinaryUpload extends EventEmitter {
 
     const opts = transferOptions(options, this.logger.enabled);
     try {
-      call.handle = native.startUpload(nativeFiles, buffers, opts);
+      call.handle = native.startUpload(JSON.stringify(nativeFiles), buffers, opts);
     } catch (err) {
       result.addError(UploadError.fromError(err));
       return;
@@ -313,7 +302,7 @@ class DirectBinaryUpload extends EventEmitter {
     // Events arrive in batches; the last one is 'done'.
     let finished = false;
     while (!finished) {
-      for (const event of await call.handle.nextEvents()) {
+      for (const event of JSON.parse(await call.handle.nextEvents())) {
         if (event.kind === 'done') finished = true;
         try {
           this.onEngineEvent(call, event, payloads, result);
@@ -329,11 +318,12 @@ class DirectBinaryUpload extends EventEmitter {
     const base = event.file === undefined || event.file === null ? undefined : payloads[event.file];
     const withMime = () => (event.mimeType ? { ...base, mimeType: event.mimeType } : { ...base });
     switch (event.kind) {
+      // Payloads nobody listens for are not built (thousands of files).
       case 'start':
-        this.emitFileEvent('filestart', { ...base });
+        if (this.listenerCount('filestart')) this.emitFileEvent('filestart', { ...base });
         break;
       case 'progress':
-        this.emitFileEvent('fileprogress', { ...withMime(), transferred: event.transferred });
+        if (this.listenerCount('fileprogress')) this.emitFileEvent('fileprogress', { ...withMime(), transferred: event.transferred });
         break;
       case 'end': {
         call.finished.add(event.file);

@@ -4,6 +4,7 @@ const DirectBinaryUploadOptions = require('./direct-binary-upload-options');
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 const native = require('../binding');
+const { defaultFolderProcessor, defaultAssetProcessor } = require('./default-naming');
 
 /** Options of `FileSystemUpload.upload()` (compat.md §2.2). */
 class FileSystemUploadOptions extends DirectBinaryUploadOptions {
@@ -11,8 +12,8 @@ class FileSystemUploadOptions extends DirectBinaryUploadOptions {
     super();
     this.replaceValue = '-';
     // The defaults read the replace value when they run, so setter order does not matter.
-    this.folderNodeProcessor = async (name) => native.defaultFolderName(String(name), this.replaceValue);
-    this.assetNodeProcessor = async (name) => native.defaultAssetName(String(name), this.replaceValue);
+    this.folderNodeProcessor = defaultFolderProcessor(() => this.replaceValue);
+    this.assetNodeProcessor = defaultAssetProcessor(() => this.replaceValue);
   }
 
   /** Copies any options object (a plain DirectBinaryUploadOptions too) into a FileSystemUploadOptions. */

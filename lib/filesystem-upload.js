@@ -8,10 +8,40 @@ const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
 const { folderOptions } = require('./http-options');
+const { namer } = require('./default-naming');
 const { randomUUID } = require('crypto');
 const { checkFileSystemOptions, checkTransferOptions, checkUrl, toNumber } = require('./validate');
 
+// Folder creations in flight: siblings overlap, parents still come first.
+const FOLDERS_IN_FLIGHT = 8;
+
 const IGNORED_FILE_OPTIONS = ['blob', 'fileName', 'fileUrl', 'filePath', 'fileSize'];
+
+/** A folder request the binding itself refused, as an outcome (never an unhandled rejection). */
+function failedOutcome(err) {
+  return { status: 'failed', elapsedTime: 0, retryErrors: [], error: { code: ErrorCodes.UNKNOWN, message: String(err && err.message), detail: '' } };
+}
+
+/** Local directory names in the order plan() asks for their node names. */
+function folderNames(walked, deep) {
+  const names = [];
+  if (!deep) return names;
+  for (const entry of walked) {
+    if (entry.kind !== 'tree') continue;
+    names.push(path.basename(entry.path));
+    for (const dir of entry.directories) names.push(path.basename(dir.path));
+  }
+  return names;
+}
+
+/** Local file names in the order plan() asks for their node names. */
+function fileNames(walked) {
+  const names = [];
+  for (const entry of walked) {
+    for (const file of entry.files) names.push(path.basename(file.path));
+  }
+  return names;
+}
 
 function encodePath(decoded) {
   return decoded.split('/').map((segment) => encodeURIComponent(segment)).join('/');
@@ -63,7 +93,7 @@ class FileSystemUpload extends DirectBinaryUpload {
 
     if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
     const maxFiles = Math.min(Math.floor(toNumber(options.getMaxUploadFiles())), 0xffffffff);
-    const walked = await native.walkPaths(localPaths, options.getDeepUpload(), maxFiles);
+    const walked = JSON.parse(await native.walkPaths(localPaths, options.getDeepUpload(), maxFiles));
     if (walked.error) throw UploadError.fromNative(walked.error);
     for (const warning of walked.warnings) this.logger.warn(warning);
 
@@ -98,15 +128,35 @@ class FileSystemUpload extends DirectBinaryUpload {
   }
 
   /**
-   * Creates folders in order; 409 is recorded and skipped, any other failure rejects.
+   * Creates folders; 409 is recorded and skipped, any other failure rejects.
+   * Up to FOLDERS_IN_FLIGHT requests overlap, each folder's only after its
+   * parent's answer, and outcomes are handled in list order: events, result
+   * entries and the first failure are those of one-at-a-time creation.
    * @returns {Promise<boolean>} false when cancelled
    * @private
    */
   async createFolders(call, options, result, folders) {
     if (!call.folders) call.folders = new native.NativeFolderCreator(folderOptions(options), options.getUrlPrefix());
-    for (const folder of folders) {
+    const outcomes = [];
+    const byPath = new Map();
+    const launch = (upTo) => {
+      while (outcomes.length < Math.min(upTo, folders.length)) {
+        const folder = folders[outcomes.length];
+        const parent = byPath.get(path.posix.dirname(folder.path)) || Promise.resolve(null);
+        // A folder whose parent failed is never sent (the parent's failure rejects first).
+        const outcome = parent.then((above) => (call.cancelled || (above && above.status === 'failed')
+          ? null
+          : call.folders.create(folder.path, folder.title).catch(failedOutcome)));
+        byPath.set(folder.path, outcome);
+        outcomes.push(outcome);
+      }
+    };
+    for (let i = 0; i < folders.length; i += 1) {
       if (call.cancelled) return false;
-      const outcome = await call.folders.create(folder.path, folder.title);
+      launch(i + FOLDERS_IN_FLIGHT);
+      const folder = folders[i];
+      const outcome = await outcomes[i];
+      if (!outcome) return false;
       const retryErrors = outcome.retryErrors.map((e) => UploadError.fromNative(e).toJSON());
       if (outcome.status === 'failed') {
         const error = UploadError.fromNative(outcome.error);
@@ -137,28 +187,38 @@ class FileSystemUpload extends DirectBinaryUpload {
    */
   async plan(options, targetFolder, walked) {
     const replace = options.getInvalidCharacterReplaceValue();
-    const folderProcessor = options.getFolderNodeNameProcessor();
-    const assetProcessor = options.getAssetNodeNameProcessor();
-    const folderName = async (name) => native.mandatoryName(String(await folderProcessor(name)), replace);
-    const assetName = async (name) => {
-      const [stem, ext] = native.splitExtension(name);
-      return `${native.mandatoryName(String(await assetProcessor(stem)), replace)}${ext}`;
-    };
     const deep = options.getDeepUpload();
+    const folderName = namer(folderNames(walked, deep), 'folder', options.getFolderNodeNameProcessor(), replace);
+    const assetName = namer(fileNames(walked), 'asset', options.getAssetNodeNameProcessor(), replace);
     const prefix = options.getUrlPrefix();
     const fileOptions = { ...options.getUploadFileOptions() };
     for (const key of IGNORED_FILE_OPTIONS) delete fileOptions[key];
+    // Many files share a parent: encode each parent once.
+    const encodedParents = new Map();
+    const encodedParent = (remote) => {
+      let encoded = encodedParents.get(remote);
+      if (encoded === undefined) {
+        encoded = `${prefix}${encodePath(remote)}/`;
+        encodedParents.set(remote, encoded);
+      }
+      return encoded;
+    };
 
     const directories = [];
     const files = [];
-    const addFile = async (parentRemote, localPath, size) => {
-      const name = await assetName(path.basename(localPath));
+    const pushFile = (parentRemote, localPath, size, name) => {
       files.push({
         ...fileOptions,
-        fileUrl: `${prefix}${encodePath(parentRemote)}/${encodeURIComponent(name)}`,
+        fileUrl: `${encodedParent(parentRemote)}${encodeURIComponent(name)}`,
         filePath: localPath,
         fileSize: size,
       });
+    };
+    // A promise only when a custom processor has to be awaited.
+    const addFile = (parentRemote, localPath, size) => {
+      const named = assetName(path.basename(localPath));
+      if (typeof named === 'string') return pushFile(parentRemote, localPath, size, named);
+      return named.then((name) => pushFile(parentRemote, localPath, size, name));
     };
     for (const entry of walked) {
       if (entry.kind === 'file') {
@@ -166,7 +226,10 @@ class FileSystemUpload extends DirectBinaryUpload {
         continue;
       }
       if (!deep) {
-        for (const file of entry.files) await addFile(targetFolder, file.path, file.size);
+        for (const file of entry.files) {
+          const pending = addFile(targetFolder, file.path, file.size);
+          if (pending) await pending;
+        }
         continue;
       }
       const rootRemote = `${targetFolder}/${await folderName(path.basename(entry.path))}`;
@@ -179,7 +242,8 @@ class FileSystemUpload extends DirectBinaryUpload {
         directories.push({ path: remote, title: path.basename(dir.path) });
       }
       for (const file of entry.files) {
-        await addFile(file.parent < 0 ? rootRemote : remotes[file.parent], file.path, file.size);
+        const pending = addFile(file.parent < 0 ? rootRemote : remotes[file.parent], file.path, file.size);
+        if (pending) await pending;
       }
     }
     return { directories, files };

@@ -21,6 +21,7 @@ use aem_upload_engine::{naming, Error as EngineError, ErrorCode};
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use serde::{Deserialize, Serialize};
 
 /// An engine error as data; the JS facade makes it an `UploadError`.
 #[napi(object)]
@@ -36,23 +37,33 @@ impl From<&EngineError> for NativeError {
     }
 }
 
-/// One file of an upload call.
-#[napi(object)]
-pub struct NativeFile {
-    pub target_url: String,
-    pub size: f64,
-    pub file_path: Option<String>,
+/// One file of an upload call. Files cross as one JSON array: thousands of
+/// them cost one string instead of a dozen property reads each.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FileSpec {
+    target_url: String,
+    size: f64,
+    file_path: Option<String>,
     /// Index into the call's `buffers`.
-    pub buffer_index: Option<u32>,
-    pub create_version: bool,
-    pub version_label: Option<String>,
-    pub version_comment: Option<String>,
-    pub replace: bool,
-    pub part_headers: Option<HashMap<String, String>>,
+    buffer_index: Option<u32>,
+    #[serde(default)]
+    create_version: bool,
+    version_label: Option<String>,
+    version_comment: Option<String>,
+    #[serde(default)]
+    replace: bool,
+    part_headers: Option<HashMap<String, String>>,
     /// Fails the file in pre-validation with this error.
-    pub rejected: Option<NativeError>,
+    rejected: Option<RejectedSpec>,
     /// The bytes come from a stream JS pushes with `push()` after a `wanted` event.
-    pub stream: Option<bool>,
+    stream: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct RejectedSpec {
+    code: String,
+    message: String,
 }
 
 /// The options of an upload call (already validated and defaulted by JS).
@@ -75,25 +86,51 @@ pub struct NativeOptions {
 
 /// An event of an upload call. `kind`: start, progress, end, error,
 /// cancelled, skipped (completed in an earlier run, per the journal), log, or
-/// done (last, with the summary and any call-wide `errors`).
-#[napi(object)]
-pub struct NativeEvent {
-    pub kind: String,
-    pub file: Option<u32>,
-    pub transferred: Option<f64>,
-    pub mime_type: Option<String>,
-    pub error: Option<NativeError>,
-    pub level: Option<String>,
-    pub message: Option<String>,
-    pub total_time: Option<f64>,
-    pub retry_errors: Option<Vec<NativeError>>,
-    pub errors: Option<Vec<NativeError>>,
+/// done (last, with the summary and any call-wide `errors`). A batch crosses
+/// as one JSON array (absent fields left out): three events per file as napi
+/// objects cost more than the transfer of a small file.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventRecord {
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transferred: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mime_type: Option<Arc<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_errors: Option<Vec<ErrorRecord>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<ErrorRecord>>,
 }
 
-impl NativeEvent {
-    fn new(kind: &str) -> Self {
-        NativeEvent {
-            kind: kind.to_string(),
+/// An engine error inside an event (the shape of [`NativeError`]).
+#[derive(Serialize)]
+struct ErrorRecord {
+    code: String,
+    message: String,
+    detail: String,
+}
+
+impl From<&EngineError> for ErrorRecord {
+    fn from(e: &EngineError) -> Self {
+        ErrorRecord { code: e.code().as_str().to_string(), message: e.message().to_string(), detail: e.detail() }
+    }
+}
+
+impl EventRecord {
+    fn new(kind: &'static str) -> Self {
+        EventRecord {
+            kind,
             file: None,
             transferred: None,
             mime_type: None,
@@ -106,28 +143,27 @@ impl NativeEvent {
         }
     }
 
-    fn file(kind: &str, file: usize, mime_type: Option<&Arc<str>>) -> Self {
-        NativeEvent { file: Some(file as u32), mime_type: mime_type.map(|m| m.to_string()), ..NativeEvent::new(kind) }
+    fn file(kind: &'static str, file: usize, mime_type: Option<Arc<str>>) -> Self {
+        EventRecord { file: Some(file as u32), mime_type, ..EventRecord::new(kind) }
     }
 }
 
-impl From<Event> for NativeEvent {
+impl From<Event> for EventRecord {
     fn from(event: Event) -> Self {
         match event {
-            Event::FileStart { file } => NativeEvent::file("start", file, None),
-            Event::FileProgress { file, transferred, mime_type } => NativeEvent {
-                transferred: Some(transferred as f64),
-                ..NativeEvent::file("progress", file, Some(&mime_type))
-            },
-            Event::FileEnd { file, mime_type } => NativeEvent::file("end", file, Some(&mime_type)),
-            Event::FileError { file, error, mime_type } => {
-                NativeEvent { error: Some((&error).into()), ..NativeEvent::file("error", file, mime_type.as_ref()) }
+            Event::FileStart { file } => EventRecord::file("start", file, None),
+            Event::FileProgress { file, transferred, mime_type } => {
+                EventRecord { transferred: Some(transferred), ..EventRecord::file("progress", file, Some(mime_type)) }
             }
-            Event::FileCancelled { file, mime_type } => NativeEvent::file("cancelled", file, mime_type.as_ref()),
-            Event::FileSkipped { file, mime_type } => NativeEvent::file("skipped", file, Some(&mime_type)),
-            Event::SourceWanted { file } => NativeEvent::file("wanted", file, None),
+            Event::FileEnd { file, mime_type } => EventRecord::file("end", file, Some(mime_type)),
+            Event::FileError { file, error, mime_type } => {
+                EventRecord { error: Some((&error).into()), ..EventRecord::file("error", file, mime_type) }
+            }
+            Event::FileCancelled { file, mime_type } => EventRecord::file("cancelled", file, mime_type),
+            Event::FileSkipped { file, mime_type } => EventRecord::file("skipped", file, Some(mime_type)),
+            Event::SourceWanted { file } => EventRecord::file("wanted", file, None),
             Event::Log { level, message } => {
-                NativeEvent { level: Some(level.as_str().into()), message: Some(message), ..NativeEvent::new("log") }
+                EventRecord { level: Some(level.as_str()), message: Some(message), ..EventRecord::new("log") }
             }
         }
     }
@@ -153,17 +189,17 @@ fn invalid(message: String) -> napi::Error {
 /// Events waiting for JS.
 #[derive(Default)]
 struct EventQueue {
-    events: Mutex<Vec<NativeEvent>>,
+    events: Mutex<Vec<EventRecord>>,
     ready: tokio::sync::Notify,
 }
 
 impl EventQueue {
-    fn push(&self, event: NativeEvent) {
+    fn push(&self, event: EventRecord) {
         self.events.lock().unwrap().push(event);
         self.ready.notify_one();
     }
 
-    async fn next(&self) -> Vec<NativeEvent> {
+    async fn next(&self) -> Vec<EventRecord> {
         loop {
             let batch = std::mem::take(&mut *self.events.lock().unwrap());
             if !batch.is_empty() {
@@ -224,22 +260,22 @@ impl NativeUpload {
         }
     }
 
-    /// The next batch of events, in order, as soon as there is one. The
-    /// last event of a call is `done`; do not ask again after it.
+    /// The next batch of events, in order, as soon as there is one, as a
+    /// JSON array of event records. The last event of a call is `done`; do
+    /// not ask again after it.
     #[napi]
-    pub async fn next_events(&self) -> Vec<NativeEvent> {
+    pub async fn next_events(&self) -> String {
         let queue = Arc::clone(&self.queue);
-        queue.next().await
+        let batch = queue.next().await;
+        serde_json::to_string(&batch).expect("event records serialise")
     }
 }
 
 /// Starts an upload call; pull its events with `nextEvents()` until `done`.
 #[napi]
-pub fn start_upload(
-    files: Vec<NativeFile>,
-    buffers: Vec<Buffer>,
-    options: NativeOptions,
-) -> napi::Result<NativeUpload> {
+pub fn start_upload(files: String, buffers: Vec<Buffer>, options: NativeOptions) -> napi::Result<NativeUpload> {
+    let files: Vec<FileSpec> =
+        serde_json::from_str(&files).map_err(|e| invalid(format!("upload files are not valid JSON: {e}")))?;
     let client = Client::new(&client_options(options.reject_unauthorized, &options.proxy, &options.ca))
         .map_err(|e| invalid(e.message().to_string()))?;
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
@@ -298,11 +334,11 @@ pub fn start_upload(
     napi::bindgen_prelude::spawn(async move {
         let summary = upload.run().await;
         drop(upload);
-        let done = NativeEvent {
-            total_time: Some(summary.total_time.as_millis() as f64),
-            retry_errors: Some(summary.retry_errors.iter().map(NativeError::from).collect()),
-            errors: Some(summary.errors.iter().map(NativeError::from).collect()),
-            ..NativeEvent::new("done")
+        let done = EventRecord {
+            total_time: Some(summary.total_time.as_millis() as u64),
+            retry_errors: Some(summary.retry_errors.iter().map(ErrorRecord::from).collect()),
+            errors: Some(summary.errors.iter().map(ErrorRecord::from).collect()),
+            ..EventRecord::new("done")
         };
         done_queue.push(done);
     });
@@ -332,9 +368,9 @@ pub struct NativeFolderOptions {
     pub ca: Option<Vec<String>>,
 }
 
-/// Creates folders for one call, one at a time (parents first), over one
-/// pooled client; `cancel()` aborts the request in flight (it then fails with
-/// EUSERCANCELLED) and every later one.
+/// Creates folders for one call over one pooled client (JS orders them:
+/// parents first, siblings may overlap); `cancel()` aborts the requests in
+/// flight (they then fail with EUSERCANCELLED) and every later one.
 #[napi]
 pub struct NativeFolderCreator {
     client: Client,
@@ -385,75 +421,75 @@ impl NativeFolderCreator {
     }
 }
 
-#[napi(object)]
-pub struct NativeWalkedDir {
-    pub path: String,
+#[derive(Serialize)]
+struct WalkedDirRecord {
+    path: String,
     /// -1: the walked root itself.
-    pub parent: i32,
+    parent: i64,
 }
 
-#[napi(object)]
-pub struct NativeWalkedFile {
-    pub path: String,
-    pub size: f64,
-    pub parent: i32,
+#[derive(Serialize)]
+struct WalkedFileRecord {
+    path: String,
+    size: u64,
+    parent: i64,
 }
 
-#[napi(object)]
-pub struct NativeWalked {
+#[derive(Serialize)]
+struct WalkedRecord {
     /// file or tree
-    pub kind: String,
-    pub path: String,
-    pub directories: Vec<NativeWalkedDir>,
-    pub files: Vec<NativeWalkedFile>,
+    kind: &'static str,
+    path: String,
+    directories: Vec<WalkedDirRecord>,
+    files: Vec<WalkedFileRecord>,
 }
 
-#[napi(object)]
-pub struct NativeWalkResult {
-    pub walked: Vec<NativeWalked>,
-    pub warnings: Vec<String>,
-    pub error: Option<NativeError>,
+#[derive(Serialize)]
+struct WalkRecord {
+    walked: Vec<WalkedRecord>,
+    warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorRecord>,
 }
 
-fn parent(index: Option<usize>) -> i32 {
-    index.map_or(-1, |i| i as i32)
+fn parent(index: Option<usize>) -> i64 {
+    index.map_or(-1, |i| i as i64)
 }
 
 /// Walks local paths (compat.md §5); limits come back as `error` (ETOOLARGE).
+/// The answer is JSON text: `{walked: [{kind, path, directories: [{path,
+/// parent}], files: [{path, size, parent}]}], warnings, error?}`, one string
+/// for any number of files.
 #[napi]
-pub async fn walk_paths(paths: Vec<String>, deep: bool, max: u32) -> napi::Result<NativeWalkResult> {
+pub async fn walk_paths(paths: Vec<String>, deep: bool, max: u32) -> napi::Result<String> {
     let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
     let result = napi::bindgen_prelude::spawn_blocking(move || walk::walk(&paths, deep, max as usize))
         .await
         .map_err(|e| napi::Error::from_reason(e.to_string()))?;
     let text = |p: &std::path::Path| p.to_string_lossy().into_owned();
-    Ok(match result {
-        Err(error) => NativeWalkResult { walked: Vec::new(), warnings: Vec::new(), error: Some((&error).into()) },
-        Ok(result) => NativeWalkResult {
+    let record = match result {
+        Err(error) => WalkRecord { walked: Vec::new(), warnings: Vec::new(), error: Some((&error).into()) },
+        Ok(result) => WalkRecord {
             walked: result
                 .walked
                 .iter()
                 .map(|w| match w {
-                    Walked::File(f) => NativeWalked {
-                        kind: "file".into(),
+                    Walked::File(f) => WalkedRecord {
+                        kind: "file",
                         path: text(&f.path),
                         directories: Vec::new(),
-                        files: vec![NativeWalkedFile { path: text(&f.path), size: f.size as f64, parent: -1 }],
+                        files: vec![WalkedFileRecord { path: text(&f.path), size: f.size, parent: -1 }],
                     },
-                    Walked::Tree { root, directories, files } => NativeWalked {
-                        kind: "tree".into(),
+                    Walked::Tree { root, directories, files } => WalkedRecord {
+                        kind: "tree",
                         path: text(root),
                         directories: directories
                             .iter()
-                            .map(|d| NativeWalkedDir { path: text(&d.path), parent: parent(d.parent) })
+                            .map(|d| WalkedDirRecord { path: text(&d.path), parent: parent(d.parent) })
                             .collect(),
                         files: files
                             .iter()
-                            .map(|f| NativeWalkedFile {
-                                path: text(&f.path),
-                                size: f.size as f64,
-                                parent: parent(f.parent),
-                            })
+                            .map(|f| WalkedFileRecord { path: text(&f.path), size: f.size, parent: parent(f.parent) })
                             .collect(),
                     },
                 })
@@ -461,7 +497,8 @@ pub async fn walk_paths(paths: Vec<String>, deep: bool, max: u32) -> napi::Resul
             warnings: result.warnings,
             error: None,
         },
-    })
+    };
+    Ok(serde_json::to_string(&record).expect("walk records serialise"))
 }
 
 /// The default folder processor (the mandatory step comes after it).
@@ -480,6 +517,32 @@ pub fn default_asset_name(name: String, replace: String) -> String {
 #[napi]
 pub fn mandatory_name(name: String, replace: String) -> String {
     naming::mandatory(&name, &replace)
+}
+
+/// Node names under the default processors for many local names in one
+/// crossing (thousands of files would otherwise cost three calls each):
+/// `names` is a JSON array of local file (or, with `folders`, directory)
+/// names; the answer is a JSON array of node names. `processor_replace` is
+/// the value the default processor reads, `replace` the mandatory step's.
+#[napi]
+pub fn default_node_names(
+    names: String,
+    folders: bool,
+    processor_replace: String,
+    replace: String,
+) -> napi::Result<String> {
+    let names: Vec<String> = serde_json::from_str(&names).map_err(|e| invalid(format!("names: {e}")))?;
+    let named: Vec<String> = names
+        .iter()
+        .map(|name| {
+            if folders {
+                naming::default_folder_node_name(name, &processor_replace, &replace)
+            } else {
+                naming::default_asset_node_name(name, &processor_replace, &replace)
+            }
+        })
+        .collect();
+    Ok(serde_json::to_string(&named).expect("strings serialise"))
 }
 
 /// The extension split of Node's `path.parse`: `[name, ext]`.

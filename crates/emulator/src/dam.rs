@@ -93,11 +93,11 @@ pub fn name_of(path: &str) -> &str {
 }
 
 pub fn new_asset_id() -> String {
-    format!("urn:aaid:aem:{}", uuid::Uuid::new_v4())
+    format!("urn:aaid:aem:{}", crate::ids::random_uuid())
 }
 
 fn new_etag() -> String {
-    format!("\"{}\"", uuid::Uuid::new_v4().simple())
+    format!("\"{}\"", crate::ids::random_uuid().simple())
 }
 
 fn millis(t: SystemTime) -> u64 {

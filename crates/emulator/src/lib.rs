@@ -25,6 +25,7 @@ mod context;
 mod dam;
 pub mod faults;
 mod http;
+mod ids;
 mod routes;
 mod server;
 pub mod signing;

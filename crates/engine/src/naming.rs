@@ -49,6 +49,21 @@ pub fn default_asset_name(name: &str, replace: &str) -> String {
     replace_chars(name, replace, |c| ASSET_CHARS.contains(&c))
 }
 
+/// A local file name as a node name under the default asset processor (run
+/// with `processor_replace`): the part before the extension processed, the
+/// whole passed through [`mandatory`] with `replace`, the extension kept.
+pub fn default_asset_node_name(file_name: &str, processor_replace: &str, replace: &str) -> String {
+    let (stem, ext) = split_extension(file_name);
+    let mut name = mandatory(&default_asset_name(stem, processor_replace), replace);
+    name.push_str(ext);
+    name
+}
+
+/// A local directory name as a node name under the default folder processor.
+pub fn default_folder_node_name(dir_name: &str, processor_replace: &str, replace: &str) -> String {
+    mandatory(&default_folder_name(dir_name, processor_replace), replace)
+}
+
 /// Splits a file name like Node's `path.parse`: the extension starts at the
 /// last `.` that is not the first character.
 pub fn split_extension(name: &str) -> (&str, &str) {
@@ -60,14 +75,13 @@ pub fn split_extension(name: &str) -> (&str, &str) {
 
 /// A folder node name with the default processor and the mandatory step.
 pub fn clean_folder_name(name: &str, replace: &str) -> String {
-    mandatory(&default_folder_name(name, replace), replace)
+    default_folder_node_name(name, replace, replace)
 }
 
 /// An asset node name with the default processor: only the part before the
 /// extension is processed; the extension is kept as is.
 pub fn clean_asset_name(name: &str, replace: &str) -> String {
-    let (stem, ext) = split_extension(name);
-    format!("{}{ext}", mandatory(&default_asset_name(stem, replace), replace))
+    default_asset_node_name(name, replace, replace)
 }
 
 /// Whether a local path is skipped by the walk (compat.md §5.2).

@@ -79,7 +79,7 @@ fn answer(ctx: &Arc<Context>, req: &Request, folder: &str, names: &[&str], sizes
         .map(|(name, size)| new_upload(ctx, folder, name, size.unwrap_or(0)))
         .collect();
 
-    let affinity = config.affinity_cookie.then(|| format!("author-{}", uuid::Uuid::new_v4().simple()));
+    let affinity = config.affinity_cookie.then(|| format!("author-{}", crate::ids::random_uuid().simple()));
     let mut files = Vec::with_capacity(files_json.len());
     {
         let mut dam = ctx.dam.lock().unwrap();
@@ -114,7 +114,7 @@ fn answer(ctx: &Arc<Context>, req: &Request, folder: &str, names: &[&str], sizes
 fn new_upload(ctx: &Context, folder: &str, name: &str, size: u64) -> (Value, Option<(String, PendingUpload)>) {
     let config = ctx.config();
     let asset_path = format!("{folder}/{name}");
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = crate::ids::random_uuid().simple().to_string();
     let uri_count = size.div_ceil(config.min_part_size).clamp(1, config.max_uris);
     let expiry = if ctx.issue_expired(&asset_path) {
         unix_now().saturating_sub(1)
