@@ -62,7 +62,7 @@ pub async fn create_folder(
         .filter(|s| !s.is_empty())
         .map(|s| format!("/{}", percent_encoding::utf8_percent_encode(s, SEGMENT)))
         .collect();
-    let url = format!("{url_prefix}/api/assets{encoded}");
+    let url = http::parse_url(&format!("{url_prefix}/api/assets{encoded}"))?;
     let body = Bytes::from(serde_json::json!({"class": "assetFolder", "properties": {"jcr:title": title}}).to_string());
     let mut headers = http::header_map(&options.headers);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

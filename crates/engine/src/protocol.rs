@@ -6,17 +6,20 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use url::Url;
 
 use crate::{Error, ErrorCode, Result};
 
 /// The answer for one file of an initiate.
 pub(crate) struct FileInit {
     pub token: String,
-    pub uris: Vec<String>,
+    /// Parsed once here: the client sends to them without parsing again.
+    pub uris: Vec<Url>,
     pub min_part_size: u64,
     pub max_part_size: u64,
     pub mime_type: Arc<str>,
-    pub complete_url: String,
+    /// Shared by the files of a batch.
+    pub complete_url: Arc<Url>,
 }
 
 /// A parsed initiate answer.
@@ -56,6 +59,7 @@ fn parse_initiate(files: &[Value], complete_uri: &str, folder_url: &str, expecte
     if !matches!(complete.scheme(), "http" | "https") {
         return Err(invalid("completeURI is not http(s)".into()));
     }
+    let complete = Arc::new(complete);
     files
         .iter()
         .enumerate()
@@ -77,7 +81,7 @@ fn parse_initiate(files: &[Value], complete_uri: &str, folder_url: &str, expecte
                 .map(|u| {
                     let uri = u.as_str().ok_or_else(|| invalid(format!("file {i}: an upload URI is not a string")))?;
                     match url::Url::parse(uri) {
-                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(uri.to_string()),
+                        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(parsed),
                         _ => Err(invalid(format!("file {i}: an upload URI is not an absolute http(s) URL"))),
                     }
                 })
@@ -98,7 +102,7 @@ fn parse_initiate(files: &[Value], complete_uri: &str, folder_url: &str, expecte
                 min_part_size: min as u64,
                 max_part_size: max as u64,
                 mime_type: mime_type.into(),
-                complete_url: complete.to_string(),
+                complete_url: Arc::clone(&complete),
             })
         })
         .collect()
@@ -119,11 +123,11 @@ mod tests {
             1,
         )
         .unwrap();
-        assert_eq!(ok[0].complete_url, "http://h/content/dam/x.completeUpload.json");
+        assert_eq!(ok[0].complete_url.as_str(), "http://h/content/dam/x.completeUpload.json");
         assert_eq!(&*ok[0].mime_type, "image/jpeg");
         let rel =
             parse_initiate(std::slice::from_ref(&file), "x.completeUpload.json", "http://h/content/dam/x", 1).unwrap();
-        assert_eq!(rel[0].complete_url, "http://h/content/dam/x/x.completeUpload.json");
+        assert_eq!(rel[0].complete_url.as_str(), "http://h/content/dam/x/x.completeUpload.json");
         assert!(parse_initiate(std::slice::from_ref(&file), "ftp://h/c", "http://h/a", 1).is_err());
         assert!(parse_initiate(std::slice::from_ref(&file), "/c", "http://h/a", 2).is_err());
         for broken in [
@@ -205,9 +209,9 @@ mod tests {
                 for init in inits {
                     prop_assert!(!init.uris.is_empty());
                     prop_assert!(init.min_part_size >= 1 && init.max_part_size >= init.min_part_size);
-                    prop_assert!(init.complete_url.starts_with("http"));
+                    prop_assert!(init.complete_url.as_str().starts_with("http"));
                     for uri in &init.uris {
-                        prop_assert!(uri.starts_with("http://") || uri.starts_with("https://"));
+                        prop_assert!(uri.as_str().starts_with("http://") || uri.as_str().starts_with("https://"));
                     }
                 }
             }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::{stream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Url};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -162,6 +162,8 @@ enum PartsError {
 
 #[derive(Default)]
 struct FileState {
+    /// The decoded target name, decoded once (events, forms and messages all use it).
+    name: std::sync::OnceLock<String>,
     started: AtomicBool,
     done: AtomicBool,
     transferred: AtomicU64,
@@ -306,11 +308,13 @@ impl Upload {
 
     // ----- files and events -----
 
-    fn target_name(&self, index: usize) -> String {
-        let url = &self.files[index].target_url;
-        let path = url.split(['?', '#']).next().unwrap_or(url);
-        let last = path.rsplit('/').next().unwrap_or("");
-        percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned()
+    fn target_name(&self, index: usize) -> &str {
+        self.state[index].name.get_or_init(|| {
+            let url = &self.files[index].target_url;
+            let path = url.split(['?', '#']).next().unwrap_or(url);
+            let last = path.rsplit('/').next().unwrap_or("");
+            percent_encoding::percent_decode_str(last).decode_utf8_lossy().into_owned()
+        })
     }
 
     /// The target URL minus its last segment (encoding kept, query dropped).
@@ -415,17 +419,17 @@ impl Upload {
             return Err(Error::new(ErrorCode::Unknown, "File cannot be uploaded: Empty file"));
         }
         let name = self.target_name(index);
-        if let Some(message) = unsupported_name(&name) {
+        if let Some(message) = unsupported_name(name) {
             return Err(Error::new(ErrorCode::Unknown, message));
         }
         match &file.source {
             Source::Bytes(bytes) if bytes.len() as u64 != file.size => {
-                Err(size_mismatch(&name, file.size, bytes.len() as u64))
+                Err(size_mismatch(name, file.size, bytes.len() as u64))
             }
             Source::Bytes(_) | Source::Stream(_) => Ok(()),
             // Opening (and with it the size check) proves the file readable; the
             // handle is dropped so that thousands of files hold no descriptors.
-            Source::Path(_) => OpenSource::open(&file.source, &name, file.size).map(drop),
+            Source::Path(_) => OpenSource::open(&file.source, name, file.size).map(drop),
         }
     }
 
@@ -564,13 +568,16 @@ impl Upload {
         let body = {
             let mut form = form_urlencoded::Serializer::new(String::new());
             for &index in batch {
-                form.append_pair("fileName", &self.target_name(index));
+                form.append_pair("fileName", self.target_name(index));
                 form.append_pair("fileSize", &self.files[index].size.to_string());
             }
             Bytes::from(form.finish())
         };
         let folder = self.folder_url(batch[0]);
-        let url = format!("{folder}.initiateUpload.json");
+        let url = match http::parse_url(&format!("{folder}.initiateUpload.json")) {
+            Ok(url) => url,
+            Err(error) => return BatchOutcome::Failed(error),
+        };
         // Aborted when every file of the batch is cancelled (cancelFile), not only the call.
         let all_cancelled = futures_util::future::join_all(live.iter().map(|&i| self.cancel.file(i).cancelled()));
         let answer = tokio::select! {
@@ -627,7 +634,7 @@ impl Upload {
 
     async fn post_form(
         &self,
-        url: &str,
+        url: &Url,
         body: Bytes,
         cancel: &CancellationToken,
         cancel_grace: Duration,
@@ -644,7 +651,7 @@ impl Upload {
         let started = Instant::now();
         let policy = RetryPolicy { cancel_grace, ..self.aem_policy() };
         let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;
-        self.log_request("POST", url, &result, started);
+        self.log_request("POST", url.as_str(), &result, started);
         result
     }
 
@@ -686,7 +693,7 @@ impl Upload {
         let name = self.target_name(index);
         let file = &self.files[index];
         self.want_source(index);
-        let open = match OpenSource::open(&file.source, &name, file.size) {
+        let open = match OpenSource::open(&file.source, name, file.size) {
             Ok(open) => open,
             Err(error) => return self.fail(index, error, Some(init.mime_type)),
         };
@@ -745,14 +752,19 @@ impl Upload {
         cancel: &CancellationToken,
     ) -> std::result::Result<(), PartsError> {
         let done = &AtomicU64::new(0);
+        let part = |k: usize| async move {
+            let (start, end) = plan.range(k);
+            self.put_part(index, open, &init.uris[k], start, end, &init.mime_type, cancel).await?;
+            let transferred = done.fetch_add(end - start, Ordering::AcqRel) + (end - start);
+            self.progress(index, transferred, &init.mime_type);
+            Ok::<(), PartsError>(())
+        };
+        if plan.count == 1 {
+            // Most files of a large call are one part: no stream machinery for them.
+            return part(0).await;
+        }
         let mut parts = stream::iter(0..plan.count)
-            .map(|k| async move {
-                let (start, end) = plan.range(k);
-                self.put_part(index, open, &init.uris[k], start, end, &init.mime_type, cancel).await?;
-                let transferred = done.fetch_add(end - start, Ordering::AcqRel) + (end - start);
-                self.progress(index, transferred, &init.mime_type);
-                Ok::<(), PartsError>(())
-            })
+            .map(part)
             // A stream is read once, in order: its parts go one at a time.
             .buffer_unordered(if open.is_stream() { 1 } else { self.options.max_concurrent.max(1) });
         while let Some(result) = parts.next().await {
@@ -766,7 +778,7 @@ impl Upload {
         &self,
         index: usize,
         open: &OpenSource,
-        uri: &str,
+        uri: &Url,
         start: u64,
         end: u64,
         mime_type: &str,
@@ -825,7 +837,7 @@ impl Upload {
         policy.final_status = Some(StatusCode::FORBIDDEN);
         let started = Instant::now();
         let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;
-        self.log_request("PUT", uri, &result, started);
+        self.log_request("PUT", uri.as_str(), &result, started);
         match result {
             Ok(_) => Ok(()),
             Err(_) if fault.get().is_some() => Err(PartsError::Failed(fault.take().expect("checked"))),
@@ -855,7 +867,7 @@ impl Upload {
     fn complete_form(&self, index: usize, init: &FileInit, duration_ms: u128) -> Bytes {
         let file = &self.files[index];
         let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("fileName", &self.target_name(index));
+        form.append_pair("fileName", self.target_name(index));
         form.append_pair("fileSize", &file.size.to_string());
         form.append_pair("mimeType", &init.mime_type);
         form.append_pair("createVersion", if file.create_version { "true" } else { "false" });
@@ -881,9 +893,9 @@ impl Upload {
                 continue;
             }
             let name = self.target_name(index);
-            let mime: Arc<str> = mime_guess::from_path(&name).first_raw().unwrap_or("application/octet-stream").into();
+            let mime: Arc<str> = mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").into();
             self.start(index);
-            match self.create_asset(index, &name, &mime, &cancel).await {
+            match self.create_asset(index, name, &mime, &cancel).await {
                 Ok(()) => {
                     self.journal_completed(index, &mime);
                     self.end(index, mime)
@@ -898,7 +910,7 @@ impl Upload {
         self.want_source(index);
         let open = OpenSource::open(&file.source, name, file.size)?;
         let folder = self.folder_url(index);
-        let url = format!("{folder}.createasset.html");
+        let url = http::parse_url(&format!("{folder}.createasset.html"))?;
         let chunked = file.size > CREATE_ASSET_CHUNK;
         let mut offset = 0;
         while offset < file.size {
@@ -948,7 +960,7 @@ impl Upload {
             };
             let started = Instant::now();
             let result = self.client.send(&send, &policy, cancel, &mut |e| self.record_retry(e)).await;
-            self.log_request("POST", &url, &result, started);
+            self.log_request("POST", url.as_str(), &result, started);
             result.map_err(|f| f.error)?;
             offset = end;
             self.progress(index, offset, mime);
