@@ -186,11 +186,19 @@ fn invalid(message: String) -> napi::Error {
     napi::Error::new(Status::InvalidArg, message)
 }
 
+/// At most one batch of events crosses to JS per this interval. Each
+/// crossing wakes the JS thread and settles a promise; on 5,000 small files
+/// batches taken as soon as one event waited averaged 6 events over ~2,000
+/// crossings. A sparse event still crosses at once.
+const BATCH_INTERVAL: Duration = Duration::from_millis(1);
+
 /// Events waiting for JS.
 #[derive(Default)]
 struct EventQueue {
     events: Mutex<Vec<EventRecord>>,
     ready: tokio::sync::Notify,
+    /// When the last batch was taken.
+    last_batch: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl EventQueue {
@@ -200,13 +208,15 @@ impl EventQueue {
     }
 
     async fn next(&self) -> Vec<EventRecord> {
-        loop {
-            let batch = std::mem::take(&mut *self.events.lock().unwrap());
-            if !batch.is_empty() {
-                return batch;
-            }
+        while self.events.lock().unwrap().is_empty() {
             self.ready.notified().await;
         }
+        let last = *self.last_batch.lock().unwrap();
+        if let Some(due) = last.map(|at| at + BATCH_INTERVAL) {
+            tokio::time::sleep_until(due).await;
+        }
+        *self.last_batch.lock().unwrap() = Some(tokio::time::Instant::now());
+        std::mem::take(&mut *self.events.lock().unwrap())
     }
 }
 
