@@ -293,7 +293,11 @@ class DirectBinaryUpload extends EventEmitter {
 
     const opts = transferOptions(options, this.logger.enabled);
     try {
-      call.handle = native.startUpload(JSON.stringify(nativeFiles), buffers, opts);
+      const spec = JSON.stringify(nativeFiles);
+      // Not needed again during the transfer: let thousands of entries go.
+      nativeFiles.length = 0;
+      targets.length = 0;
+      call.handle = native.startUpload(spec, buffers, opts);
     } catch (err) {
       result.addError(UploadError.fromError(err));
       return;

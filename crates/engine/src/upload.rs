@@ -42,8 +42,8 @@ pub const CREATE_ASSET_CHUNK: u64 = 10 * 1024 * 1024;
 /// use. Each costs a spawned task of a few KiB: 1000 measured 4-5 MB more peak
 /// RSS on 5,000 small files than 200, at the same speed.
 const INITIATED_WINDOW: usize = 200;
-/// Files one blocking task pre-validates (large calls only).
-const PREVALIDATE_SLICE: usize = 1024;
+/// Calls with at least this many files pre-validate on several threads.
+const PREVALIDATE_PARALLEL: usize = 2048;
 /// Initiates in flight once the mode is known.
 const INITIATES_IN_FLIGHT: usize = 4;
 
@@ -386,14 +386,18 @@ impl Upload {
     /// slices of the list on blocking threads side by side.
     async fn prevalidate_all(self: &Arc<Self>) -> Vec<Result<()>> {
         let count = self.files.len();
-        if count < PREVALIDATE_SLICE * 2 {
+        if count < PREVALIDATE_PARALLEL {
             return (0..count).map(|index| self.prevalidate(index)).collect();
         }
+        // One slice per core: more threads would only add their own stacks
+        // and allocator arenas to the peak memory.
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
+        let slice = count.div_ceil(threads);
         let slices = (0..count)
-            .step_by(PREVALIDATE_SLICE)
+            .step_by(slice)
             .map(|start| {
                 let this = Arc::clone(self);
-                let end = (start + PREVALIDATE_SLICE).min(count);
+                let end = (start + slice).min(count);
                 tokio::task::spawn_blocking(move || (start..end).map(|i| this.prevalidate(i)).collect::<Vec<_>>())
             })
             .collect::<Vec<_>>();
