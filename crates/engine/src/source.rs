@@ -103,6 +103,10 @@ pub struct OpenSource {
     inner: OpenInner,
     name: Arc<str>,
     declared: u64,
+    /// Set when one read took the whole file and found its end right at the
+    /// declared length: the bytes sent are the file's, and the check after
+    /// the last part (a `statx` per file) has nothing left to prove.
+    read_whole: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -139,7 +143,7 @@ impl OpenSource {
                 OpenInner::File(Arc::new(file))
             }
         };
-        Ok(OpenSource { inner, name: name.into(), declared })
+        Ok(OpenSource { inner, name: name.into(), declared, read_whole: Default::default() })
     }
 
     /// Whether parts must be read in order, one at a time, with [`OpenSource::read`].
@@ -164,11 +168,22 @@ impl OpenSource {
             OpenInner::File(file) if end - start <= INLINE_MAX => {
                 // A small part costs less to read here than the two thread
                 // hand-offs of a blocking-pool read: it comes from the page cache.
-                let chunk = read_exact_at(file, start, (end - start) as usize)
+                // The whole file is read with one byte more, to see its end.
+                let whole = start == 0 && end == self.declared;
+                let want = (end - start) as usize;
+                let mut chunk = read_exact_at(file, start, want + usize::from(whole))
                     .map_err(|e| fault.set(Error::new(ErrorCode::from_io(&e), e.to_string())))?;
-                if chunk.len() as u64 != end - start {
+                if chunk.len() > want {
+                    let actual = file.metadata().map_or(self.declared + 1, |m| m.len());
+                    return Err(fault.set(size_mismatch(&self.name, self.declared, actual)));
+                }
+                if chunk.len() != want {
                     return Err(fault.set(size_mismatch(&self.name, self.declared, start + chunk.len() as u64)));
                 }
+                if whole {
+                    self.read_whole.store(true, std::sync::atomic::Ordering::Release);
+                }
+                chunk.truncate(want);
                 Ok(paced_body(chunk, activity))
             }
             OpenInner::File(file) => {
@@ -242,6 +257,7 @@ impl OpenSource {
     /// length, and a stream must end there.
     pub async fn check_unchanged(&self) -> Result<()> {
         match &self.inner {
+            OpenInner::File(_) if self.read_whole.load(std::sync::atomic::Ordering::Acquire) => Ok(()),
             OpenInner::File(file) => {
                 let len = file.metadata().map_err(|e| Error::new(ErrorCode::from_io(&e), e.to_string()))?.len();
                 if len != self.declared {
@@ -371,6 +387,35 @@ mod tests {
         assert_eq!(err.code().as_str(), "EISDIR");
         let err = OpenSource::open(&Source::Bytes(Bytes::from_static(b"ab")), "b", 3).err().unwrap();
         assert_eq!(err.code(), ErrorCode::InvalidOptions);
+    }
+
+    #[tokio::test]
+    async fn a_small_file_read_whole_is_checked_by_that_read() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        std::fs::write(&path, b"hello").unwrap();
+        let (pool, activity) = (read_buffers(1), Activity::default());
+        let grow = |n: usize| std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&vec![0; n]);
+
+        // Read whole and found ending at its length: a later change cannot alter what was sent.
+        let open = OpenSource::open(&Source::Path(path.clone()), "f.bin", 5).unwrap();
+        assert!(open.body(0, 5, &activity, &SourceFault::default(), &pool).is_ok());
+        grow(3).unwrap();
+        assert!(open.check_unchanged().await.is_ok());
+
+        // Grown between opening and reading: the read sees past the declared end.
+        let open = OpenSource::open(&Source::Path(path.clone()), "f.bin", 8).unwrap();
+        grow(2).unwrap();
+        let err = open.body(0, 8, &activity, &SourceFault::default(), &pool).err().unwrap();
+        assert_eq!(err.message(), "Source size mismatch for 'f.bin': declared 8 bytes, source has 10 bytes");
+
+        // Read in parts: the length is still checked after the last one.
+        let open = OpenSource::open(&Source::Path(path.clone()), "f.bin", 10).unwrap();
+        assert!(open.body(0, 4, &activity, &SourceFault::default(), &pool).is_ok());
+        assert!(open.body(4, 10, &activity, &SourceFault::default(), &pool).is_ok());
+        grow(1).unwrap();
+        assert!(open.check_unchanged().await.is_err());
     }
 
     #[test]
