@@ -122,7 +122,9 @@ impl Storage {
     /// A new, empty part store for one upload.
     pub fn new_parts(self: &Arc<Self>) -> Arc<PartStore> {
         let hashing = match self.mode {
-            StorageMode::Digest => Some(DigestState { hasher: Sha256::new(), next: 0, in_flight: None, valid: true }),
+            StorageMode::Digest => {
+                Some(DigestState { hasher: Sha256::new(), next: 0, in_flight: None, draining_to: None, valid: true })
+            }
             _ => None,
         };
         Arc::new(PartStore {
@@ -167,6 +169,8 @@ struct DigestState {
     next: u32,
     /// A writer is streaming part `next` straight into a copy of the hasher.
     in_flight: Option<u32>,
+    /// Parts `next..end` are being hashed, outside the lock, by a drain.
+    draining_to: Option<u32>,
     /// False once a hashed part was replaced by different-sized bytes.
     valid: bool,
 }
@@ -204,10 +208,10 @@ impl PartStore {
             StorageMode::Digest => {
                 let mut inner = self.inner.lock().unwrap();
                 let state = inner.digest.as_mut().expect("digest mode has digest state");
-                if index == state.next && state.in_flight.is_none() {
+                if index == state.next && state.in_flight.is_none() && state.draining_to.is_none() {
                     state.in_flight = Some(index);
                     Sink::Hash(state.hasher.clone())
-                } else if index < state.next {
+                } else if index < state.hashed_to() {
                     // Already hashed: a retry of a part that landed. Count it only.
                     Sink::Count
                 } else {
@@ -310,35 +314,76 @@ impl PartStore {
         }
     }
 
-    /// Drains spooled parts that now continue the hashed prefix.
-    fn drain_spooled(inner: &mut Parts) -> io::Result<()> {
-        let Parts { data, digest, .. } = inner;
-        let Some(state) = digest.as_mut() else { return Ok(()) };
-        if state.in_flight.is_some() {
-            return Ok(());
-        }
-        let mut buf = Vec::new();
-        while let Some(part) = data.remove(&state.next) {
-            match part {
-                PartData::Held(bytes, _) => state.hasher.update(&bytes),
-                PartData::File(path) => {
-                    buf.resize(1024 * 1024, 0);
-                    let mut input = File::open(&path)?;
-                    loop {
-                        let n = input.read(&mut buf)?;
-                        if n == 0 {
-                            break;
-                        }
-                        state.hasher.update(&buf[..n]);
-                    }
-                    let _ = fs::remove_file(&path);
-                }
-                PartData::Memory(_) => unreachable!("digest mode holds or spools parts"),
+    /// Hashes held and spooled parts that now continue the hashed prefix.
+    /// The hashing itself runs with the lock released (up to the 64 MiB hold
+    /// budget at a time): other parts of the file keep arriving and
+    /// committing meanwhile, instead of stalling a worker on the lock.
+    fn drain<'a>(&'a self, mut inner: std::sync::MutexGuard<'a, Parts>) -> io::Result<()> {
+        loop {
+            let Parts { data, digest, .. } = &mut *inner;
+            let Some(state) = digest.as_mut() else { return Ok(()) };
+            if state.in_flight.is_some() || state.draining_to.is_some() {
+                return Ok(());
             }
-            state.next += 1;
+            let mut parts = Vec::new();
+            let mut end = state.next;
+            while let Some(part) = data.remove(&end) {
+                parts.push(part);
+                end += 1;
+            }
+            if parts.is_empty() {
+                return Ok(());
+            }
+            state.draining_to = Some(end);
+            let mut hasher = state.hasher.clone();
+            drop(inner);
+            let hashed = hash_parts(&mut hasher, parts);
+            inner = self.inner.lock().unwrap();
+            let state = inner.digest.as_mut().expect("digest state");
+            state.draining_to = None;
+            match hashed {
+                Ok(()) => {
+                    state.hasher = hasher;
+                    state.next = end;
+                }
+                Err(error) => {
+                    state.valid = false;
+                    return Err(error);
+                }
+            }
         }
-        Ok(())
     }
+}
+
+impl DigestState {
+    /// Parts below this are in the hasher or being added to it.
+    fn hashed_to(&self) -> u32 {
+        self.draining_to.unwrap_or(self.next)
+    }
+}
+
+/// Feeds parts, in order, to `hasher` (spool files are read back and removed).
+fn hash_parts(hasher: &mut Sha256, parts: Vec<PartData>) -> io::Result<()> {
+    let mut buf = Vec::new();
+    for part in parts {
+        match part {
+            PartData::Held(bytes, _) => hasher.update(&bytes),
+            PartData::File(path) => {
+                buf.resize(1024 * 1024, 0);
+                let mut input = File::open(&path)?;
+                loop {
+                    let n = input.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
+                }
+                let _ = fs::remove_file(&path);
+            }
+            PartData::Memory(_) => unreachable!("digest mode holds or spools parts"),
+        }
+    }
+    Ok(())
 }
 
 impl Drop for PartStore {
@@ -396,7 +441,7 @@ impl PartWriter {
             Sink::File(mut file, path) => {
                 file.flush()?;
                 drop(file);
-                let hashed = inner.digest.as_ref().is_some_and(|d| self.index < d.next);
+                let hashed = inner.digest.as_ref().is_some_and(|d| self.index < d.hashed_to());
                 if hashed {
                     // A re-PUT of a part already in the digest: nothing to keep.
                     let _ = fs::remove_file(&path);
@@ -408,7 +453,7 @@ impl PartWriter {
                 }
             }
             Sink::Held(buf, reservation) => {
-                let hashed = inner.digest.as_ref().is_some_and(|d| self.index < d.next);
+                let hashed = inner.digest.as_ref().is_some_and(|d| self.index < d.hashed_to());
                 if hashed {
                     if previous.is_some_and(|p| p != self.written) {
                         inner.digest.as_mut().unwrap().valid = false;
@@ -437,7 +482,7 @@ impl PartWriter {
                 }
             }
         }
-        PartStore::drain_spooled(&mut inner)?;
+        store.drain(inner)?;
         Ok(())
     }
 }
@@ -456,7 +501,7 @@ impl Drop for PartWriter {
                     if let Some(state) = inner.digest.as_mut() {
                         state.in_flight = None;
                     }
-                    let _ = PartStore::drain_spooled(&mut inner);
+                    let _ = self.store.drain(inner);
                 }
             }
             _ => {}
