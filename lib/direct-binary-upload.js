@@ -33,6 +33,16 @@ function hasRequiredFields(file) {
     && (file.filePath || file.blob);
 }
 
+// An absolute POSIX path with nothing for path.resolve to normalise (the
+// walk's paths, typically) comes back from it unchanged: skip the work.
+const DOT_SEGMENT_PATH = /\/\.\.?(?:\/|$)/;
+
+function resolvePath(file) {
+  const resolved = path.sep === '/' && file.startsWith('/') && !file.includes('//')
+    && !DOT_SEGMENT_PATH.test(file) && (file.length === 1 || !file.endsWith('/'));
+  return resolved ? file : path.resolve(file);
+}
+
 /** The reference's record of a file in `detailedResult` (compat.md §3), keys in order. */
 function recordOf(file, fileUrl) {
   const record = { fileUrl, fileSize: file.fileSize };
@@ -143,7 +153,8 @@ class DirectBinaryUpload extends EventEmitter {
         this.calls.delete(call);
       }
       const json = result.toJSON();
-      this.logger.debug(`Uploading result in JSON: ${JSON.stringify(json)}`);
+      // Serialising thousands of results costs milliseconds: only for a logger.
+      if (this.logger.enabled) this.logger.debug(`Uploading result in JSON: ${JSON.stringify(json)}`);
       this.emit('fileuploadend', { ...start, result: json });
       return json;
     })();
@@ -253,11 +264,11 @@ class DirectBinaryUpload extends EventEmitter {
         targetUrl: target.fileUrl,
         size: Number.isFinite(size) ? size : 0,
         createVersion: !!file.createVersion,
-        versionLabel: file.versionLabel ? String(file.versionLabel) : undefined,
-        versionComment: file.versionComment ? String(file.versionComment) : undefined,
         replace: !!file.replace,
-        partHeaders: stringMap(file.partHeaders),
       };
+      if (file.versionLabel) entry.versionLabel = String(file.versionLabel);
+      if (file.versionComment) entry.versionComment = String(file.versionComment);
+      if (file.partHeaders) entry.partHeaders = stringMap(file.partHeaders);
       let sourceFile = '';
       let sourceFolder = '.';
       if (file.blob) {
@@ -275,7 +286,7 @@ class DirectBinaryUpload extends EventEmitter {
           entry.rejected = { code: error.code, message: error.message, detail: '' };
         }
       } else {
-        sourceFile = path.resolve(String(file.filePath));
+        sourceFile = resolvePath(String(file.filePath));
         sourceFolder = path.dirname(sourceFile);
         entry.filePath = sourceFile;
       }

@@ -41,15 +41,25 @@ class UploadResult {
 
   toJSON() {
     const records = this.records ? [...this.records.values()] : [];
+    // One pass over the files (there may be many thousands).
+    let totalCompleted = 0;
+    let totalFileSize = 0;
+    const detailedResult = new Array(records.length);
+    for (let i = 0; i < records.length; i += 1) {
+      const r = records[i];
+      if (r.result && r.result.errors === undefined) totalCompleted += 1;
+      totalFileSize += Number(r.fileSize) || 0;
+      detailedResult[i] = { ...r };
+    }
     return {
       host: this.host,
       totalFiles: records.length,
       totalTime: this.totalTime,
-      totalCompleted: records.filter((r) => r.result && r.result.errors === undefined).length,
-      totalFileSize: records.reduce((sum, r) => sum + (Number(r.fileSize) || 0), 0),
+      totalCompleted,
+      totalFileSize,
       folderCreateSpent: this.createdFolders.reduce((sum, f) => sum + f.elapsedTime, 0),
       createdFolders: this.createdFolders.map((f) => ({ ...f })),
-      detailedResult: records.map((r) => ({ ...r })),
+      detailedResult,
       errors: this.errors.map((e) => e.toJSON()),
       retryErrors: this.retryErrors.map((e) => e.toJSON()),
     };
