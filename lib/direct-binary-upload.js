@@ -88,7 +88,8 @@ class Call {
   }
 
   cancelFile(targetPath) {
-    const indexes = this.indexesByTarget.get(targetPath) || [];
+    const found = this.indexesByTarget.get(targetPath);
+    const indexes = found === undefined ? [] : [].concat(found);
     const open = indexes.filter((i) => !this.finished.has(i));
     if (!this.handle || open.length === 0) return false;
     for (const i of open) this.handle.cancelFile(i);
@@ -222,15 +223,16 @@ class DirectBinaryUpload extends EventEmitter {
    * Steps 3–5 of compat.md §4.1: validate, pre-validate, transfer.
    * @private
    */
-  async transfer(call, options, files, result) {
-    if (!files.every(hasRequiredFields)) {
+  async transfer(call, options, files, result, { planned = false } = {}) {
+    // FileSystemUpload's own files (`planned`) are built from checked parts.
+    if (!planned && !files.every(hasRequiredFields)) {
       result.addError(new UploadError(MISSING_FIELDS, ErrorCodes.INVALID_OPTIONS));
       return;
     }
     let targets;
     try {
       checkTransferOptions(options);
-      files.forEach(checkUploadFile);
+      if (!planned) files.forEach(checkUploadFile);
       if (files.some((file) => !file.fileUrl)) checkUrl(options.getUrl(), 'url');
       const targetOf = targetResolver();
       targets = files.map((file) => targetOf(file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`));
@@ -246,9 +248,9 @@ class DirectBinaryUpload extends EventEmitter {
 
     files.forEach((file, i) => {
       result.addRecord(targets[i].targetFile, recordOf(file, targets[i].fileUrl));
-      const list = call.indexesByTarget.get(targets[i].targetFile) || [];
-      list.push(i);
-      call.indexesByTarget.set(targets[i].targetFile, list);
+      // An index, or a list of them for a target given more than once.
+      const known = call.indexesByTarget.get(targets[i].targetFile);
+      call.indexesByTarget.set(targets[i].targetFile, known === undefined ? i : [].concat(known, i));
     });
 
     const buffers = [];

@@ -110,7 +110,8 @@ class FileSystemUpload extends DirectBinaryUpload {
     }
     if (files.length) {
       this.logger.info(`Uploading ${files.length} files`);
-      await this.transfer(call, options, files, result);
+      // Each file was built by plan() from checked options and the walk.
+      await this.transfer(call, options, files, result, { planned: true });
     } else {
       this.logger.info('No files found in provided paths, skipping upload.');
     }
