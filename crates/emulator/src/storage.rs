@@ -159,8 +159,9 @@ struct Parts {
 enum PartData {
     Memory(Bytes),
     File(PathBuf),
-    /// A `digest` part waiting for a gap, within the hold budget.
-    Held(Bytes, #[allow(dead_code)] Reservation),
+    /// A `digest` part waiting for a gap, within the hold budget: the
+    /// received chunks themselves, not a copy.
+    Held(Vec<Bytes>, #[allow(dead_code)] Reservation),
 }
 
 struct DigestState {
@@ -178,7 +179,7 @@ struct DigestState {
 enum Sink {
     Memory(BytesMut),
     File(File, PathBuf),
-    Held(BytesMut, Reservation),
+    Held(Vec<Bytes>, Reservation),
     /// Hashing part `next` directly.
     Hash(Sha256),
     Count,
@@ -217,9 +218,7 @@ impl PartStore {
                 } else {
                     drop(inner);
                     match expected.and_then(|n| self.storage.reserve(n)) {
-                        Some(reservation) => {
-                            Sink::Held(BytesMut::with_capacity(reservation.bytes as usize), reservation)
-                        }
+                        Some(reservation) => Sink::Held(Vec::new(), reservation),
                         None => self.spool_sink()?,
                     }
                 }
@@ -367,7 +366,7 @@ fn hash_parts(hasher: &mut Sha256, parts: Vec<PartData>) -> io::Result<()> {
     let mut buf = Vec::new();
     for part in parts {
         match part {
-            PartData::Held(bytes, _) => hasher.update(&bytes),
+            PartData::Held(chunks, _) => chunks.iter().for_each(|chunk| hasher.update(chunk)),
             PartData::File(path) => {
                 buf.resize(1024 * 1024, 0);
                 let mut input = File::open(&path)?;
@@ -400,18 +399,42 @@ impl Drop for PartStore {
 
 impl PartWriter {
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), PutError> {
+        self.count(chunk)?;
+        match self.sink.as_mut().expect("sink until commit") {
+            Sink::Memory(buf) => buf.extend_from_slice(chunk),
+            Sink::Held(chunks, _) => chunks.push(Bytes::copy_from_slice(chunk)),
+            Sink::File(file, _) => file.write_all(chunk)?,
+            Sink::Hash(hasher) => hasher.update(chunk),
+            Sink::Count => {}
+        }
+        Ok(())
+    }
+
+    /// [`PartWriter::write`] for a chunk already in a `Bytes` (a request
+    /// body frame): a part held for a gap keeps it without copying it (the
+    /// copy, and fresh pages for it, were a good part of the digest
+    /// emulator's CPU on large files).
+    pub fn write_bytes(&mut self, chunk: Bytes) -> Result<(), PutError> {
+        match self.sink.as_mut().expect("sink until commit") {
+            Sink::Held(..) => {
+                self.count(&chunk)?;
+                if let Some(Sink::Held(chunks, _)) = self.sink.as_mut() {
+                    chunks.push(chunk);
+                }
+                Ok(())
+            }
+            _ => self.write(&chunk),
+        }
+    }
+
+    /// Counts (and checksums) a chunk before it is stored.
+    fn count(&mut self, chunk: &[u8]) -> Result<(), PutError> {
         self.written += chunk.len() as u64;
         if let Some(expected) = self.expected.filter(|e| self.written > *e) {
             return Err(PutError::LengthMismatch { expected, received: self.written });
         }
         if let Some((md5, _)) = &mut self.md5 {
             md5.update(chunk);
-        }
-        match self.sink.as_mut().expect("sink until commit") {
-            Sink::Memory(buf) | Sink::Held(buf, _) => buf.extend_from_slice(chunk),
-            Sink::File(file, _) => file.write_all(chunk)?,
-            Sink::Hash(hasher) => hasher.update(chunk),
-            Sink::Count => {}
         }
         Ok(())
     }
@@ -452,14 +475,14 @@ impl PartWriter {
                     let _ = fs::remove_file(old);
                 }
             }
-            Sink::Held(buf, reservation) => {
+            Sink::Held(chunks, reservation) => {
                 let hashed = inner.digest.as_ref().is_some_and(|d| self.index < d.hashed_to());
                 if hashed {
                     if previous.is_some_and(|p| p != self.written) {
                         inner.digest.as_mut().unwrap().valid = false;
                     }
                 } else if let Some(PartData::File(old)) =
-                    inner.data.insert(self.index, PartData::Held(buf.freeze(), reservation))
+                    inner.data.insert(self.index, PartData::Held(chunks, reservation))
                 {
                     let _ = fs::remove_file(old);
                 }

@@ -150,11 +150,12 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
             }
             _ => data,
         };
-        if let Err(PutError::LengthMismatch { .. }) = writer.write(&data) {
+        let len = data.len();
+        if let Err(PutError::LengthMismatch { .. }) = writer.write_bytes(data) {
             return Outcome::Reset;
         }
         if let Some(p) = pacer.as_mut() {
-            p.pace(data.len()).await;
+            p.pace(len).await;
         }
     }
     match writer.commit() {
