@@ -99,6 +99,23 @@ pub struct UploadFile {
     pub rejected: Option<Error>,
 }
 
+impl UploadFile {
+    /// A file with no versioning, replace or part headers.
+    pub fn new(target_url: impl Into<String>, size: u64, source: Source) -> UploadFile {
+        UploadFile {
+            target_url: target_url.into(),
+            size,
+            source,
+            create_version: false,
+            version_label: None,
+            version_comment: None,
+            replace: false,
+            part_headers: Vec::new(),
+            rejected: None,
+        }
+    }
+}
+
 /// A cancellation signal for single operations (folder creation).
 pub type CancelToken = CancellationToken;
 
@@ -1053,17 +1070,7 @@ mod tests {
     use super::*;
 
     fn file(url: &str) -> UploadFile {
-        UploadFile {
-            target_url: url.to_string(),
-            size: 1,
-            source: Source::Bytes(Bytes::from_static(b"x")),
-            create_version: false,
-            version_label: None,
-            version_comment: None,
-            replace: false,
-            part_headers: Vec::new(),
-            rejected: None,
-        }
+        UploadFile::new(url, 1, Source::Bytes(Bytes::from_static(b"x")))
     }
 
     /// What parsing the whole URL gives: its serialisation, or a refusal.

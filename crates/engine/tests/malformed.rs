@@ -78,17 +78,7 @@ async fn canned(initiate: String, complete: &'static str) -> (String, Arc<Mutex<
 /// Uploads one 10,000-byte file; returns its terminal event as text.
 async fn upload_one(origin: &str) -> String {
     let data = Bytes::from(vec![7u8; 10_000]);
-    let file = UploadFile {
-        target_url: format!("{origin}/content/dam/x.bin"),
-        size: data.len() as u64,
-        source: Source::Bytes(data),
-        create_version: false,
-        version_label: None,
-        version_comment: None,
-        replace: false,
-        part_headers: Vec::new(),
-        rejected: None,
-    };
+    let file = UploadFile::new(format!("{origin}/content/dam/x.bin"), data.len() as u64, Source::Bytes(data));
     let terminal = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&terminal);
     let options = UploadOptions { retry_count: 0, ..UploadOptions::default() };

@@ -32,17 +32,7 @@ fn bytes(n: usize, seed: u8) -> Bytes {
 }
 
 fn file(emulator: &Emulator, name: &str, data: &Bytes) -> UploadFile {
-    UploadFile {
-        target_url: format!("{}/content/dam/{}", emulator.url(), name),
-        size: data.len() as u64,
-        source: Source::Bytes(data.clone()),
-        create_version: false,
-        version_label: None,
-        version_comment: None,
-        replace: false,
-        part_headers: Vec::new(),
-        rejected: None,
-    }
+    UploadFile::new(format!("{}/content/dam/{}", emulator.url(), name), data.len() as u64, Source::Bytes(data.clone()))
 }
 
 /// Events as compact strings: `start 0`, `progress 0 100`, `end 0`, `error 0 CODE`, `cancelled 0`.
