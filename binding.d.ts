@@ -83,7 +83,10 @@ export declare function isValidReplaceValue(value: string): boolean
 /** The mandatory replacement every processed name passes. */
 export declare function mandatoryName(name: string, replace: string): string
 
-/** An engine error as data; the JS facade makes it an `UploadError`. */
+/**
+ * An engine error as data; the JS facade makes it an `UploadError`. It also
+ * crosses inside the JSON of files (`rejected`, without `detail`) and events.
+ */
 export interface NativeError {
   code: string
   message: string

@@ -23,11 +23,14 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
 
-/// An engine error as data; the JS facade makes it an `UploadError`.
+/// An engine error as data; the JS facade makes it an `UploadError`. It also
+/// crosses inside the JSON of files (`rejected`, without `detail`) and events.
 #[napi(object)]
+#[derive(Serialize, Deserialize)]
 pub struct NativeError {
     pub code: String,
     pub message: String,
+    #[serde(default)]
     pub detail: String,
 }
 
@@ -55,15 +58,9 @@ struct FileSpec {
     replace: bool,
     part_headers: Option<HashMap<String, String>>,
     /// Fails the file in pre-validation with this error.
-    rejected: Option<RejectedSpec>,
+    rejected: Option<NativeError>,
     /// The bytes come from a stream JS pushes with `push()` after a `wanted` event.
     stream: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct RejectedSpec {
-    code: String,
-    message: String,
 }
 
 /// The options of an upload call (already validated and defaulted by JS).
@@ -100,7 +97,7 @@ struct EventRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     mime_type: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorRecord>,
+    error: Option<NativeError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     level: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,23 +105,9 @@ struct EventRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     total_time: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    retry_errors: Option<Vec<ErrorRecord>>,
+    retry_errors: Option<Vec<NativeError>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<Vec<ErrorRecord>>,
-}
-
-/// An engine error inside an event (the shape of [`NativeError`]).
-#[derive(Serialize)]
-struct ErrorRecord {
-    code: String,
-    message: String,
-    detail: String,
-}
-
-impl From<&EngineError> for ErrorRecord {
-    fn from(e: &EngineError) -> Self {
-        ErrorRecord { code: e.code().as_str().to_string(), message: e.message().to_string(), detail: e.detail() }
-    }
+    errors: Option<Vec<NativeError>>,
 }
 
 impl EventRecord {
@@ -346,8 +329,8 @@ pub fn start_upload(files: String, buffers: Vec<Buffer>, options: NativeOptions)
         drop(upload);
         let done = EventRecord {
             total_time: Some(summary.total_time.as_millis() as u64),
-            retry_errors: Some(summary.retry_errors.iter().map(ErrorRecord::from).collect()),
-            errors: Some(summary.errors.iter().map(ErrorRecord::from).collect()),
+            retry_errors: Some(summary.retry_errors.iter().map(NativeError::from).collect()),
+            errors: Some(summary.errors.iter().map(NativeError::from).collect()),
             ..EventRecord::new("done")
         };
         done_queue.push(done);
@@ -459,7 +442,7 @@ struct WalkRecord {
     walked: Vec<WalkedRecord>,
     warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorRecord>,
+    error: Option<NativeError>,
 }
 
 fn parent(index: Option<usize>) -> i64 {
