@@ -6,9 +6,12 @@
 //! succeeds, so a body cut off halfway leaves no trace. In `digest` mode the
 //! whole-file SHA-256 is computed incrementally: the part that continues the
 //! hashed prefix is hashed while it streams, and parts arriving ahead of a gap
-//! wait in memory up to [`HOLD_BUDGET`] bytes per emulator, beyond that in
-//! temp files, until the gap closes: memory stays flat at any file size, and
-//! the usual few parts in flight cost no disk round trip.
+//! wait in memory up to [`HOLD_BUDGET`] bytes per emulator until the gap
+//! closes. Once that is spent, a part that would wait first waits unread (up
+//! to [`HOLD_WAIT`]) for room or for its turn, and only then goes to a temp
+//! file: memory stays flat at any file size, TCP holds a sender back while
+//! the hash catches up, and only a client that sends far out of order pays a
+//! disk round trip.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -29,6 +32,18 @@ use crate::config::StorageMode;
 /// emulator, not the client, the ceiling of a large upload.
 pub const HOLD_BUDGET: u64 = 64 * 1024 * 1024;
 
+/// How long at most a part waits unread for room in the hold budget (or for
+/// its turn to be hashed as it streams) before it is spooled instead.
+/// Spooling while the hash was merely behind cost a page-cache write and a
+/// read back of a large share of a big file: about a sixth of the emulator's
+/// CPU on 2 GiB. The wait is short enough that no client's idle timeout
+/// notices it.
+pub const HOLD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A part stops waiting once the hash has not moved on for this long: the
+/// gap is not closing soon, and waiting would only slow the sender down.
+pub const HOLD_STALL: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The storage of one emulator: its mode and a private spool folder.
 pub struct Storage {
     mode: StorageMode,
@@ -37,6 +52,10 @@ pub struct Storage {
     /// Bytes of waiting parts held in memory, at most `hold_budget`.
     held: AtomicU64,
     hold_budget: u64,
+    hold_wait: std::time::Duration,
+    hold_stall: std::time::Duration,
+    /// Woken when held bytes are released or a hash moves on.
+    room: tokio::sync::Notify,
 }
 
 /// A share of [`HOLD_BUDGET`], given back when dropped.
@@ -48,6 +67,7 @@ struct Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         self.storage.held.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.storage.room.notify_waiters();
     }
 }
 
@@ -97,6 +117,9 @@ impl Storage {
             next_spool_file: AtomicU64::new(0),
             held: AtomicU64::new(0),
             hold_budget: HOLD_BUDGET,
+            hold_wait: HOLD_WAIT,
+            hold_stall: HOLD_STALL,
+            room: tokio::sync::Notify::new(),
         })
     }
 
@@ -122,9 +145,14 @@ impl Storage {
     /// A new, empty part store for one upload.
     pub fn new_parts(self: &Arc<Self>) -> Arc<PartStore> {
         let hashing = match self.mode {
-            StorageMode::Digest => {
-                Some(DigestState { hasher: Sha256::new(), next: 0, in_flight: None, draining_to: None, valid: true })
-            }
+            StorageMode::Digest => Some(DigestState {
+                hasher: Sha256::new(),
+                next: 0,
+                in_flight: None,
+                draining_to: None,
+                moved: std::time::Instant::now(),
+                valid: true,
+            }),
             _ => None,
         };
         Arc::new(PartStore {
@@ -172,6 +200,8 @@ struct DigestState {
     in_flight: Option<u32>,
     /// Parts `next..end` are being hashed, outside the lock, by a drain.
     draining_to: Option<u32>,
+    /// When the hash last moved on (or a part began streaming into it).
+    moved: std::time::Instant,
     /// False once a hashed part was replaced by different-sized bytes.
     valid: bool,
 }
@@ -211,6 +241,7 @@ impl PartStore {
                 let state = inner.digest.as_mut().expect("digest mode has digest state");
                 if index == state.next && state.in_flight.is_none() && state.draining_to.is_none() {
                     state.in_flight = Some(index);
+                    state.moved = std::time::Instant::now();
                     Sink::Hash(state.hasher.clone())
                 } else if index < state.hashed_to() {
                     // Already hashed: a retry of a part that landed. Count it only.
@@ -232,6 +263,47 @@ impl PartStore {
             md5: md5.map(|m| (Md5::new(), m)),
             sink: Some(sink),
         })
+    }
+
+    /// [`PartStore::begin`], but in `digest` mode a part that would be
+    /// spooled (ahead of a gap, with the hold budget spent) first waits,
+    /// reading nothing, for room or its turn, as long as the hash keeps
+    /// moving (a client sending in order, faster than the hash) and at most
+    /// [`HOLD_WAIT`]. A hash stuck for [`HOLD_STALL`] means the gap is not
+    /// coming soon (a client that sends a part last): then it is spooled.
+    pub async fn begin_when_room(
+        self: &Arc<Self>,
+        index: u32,
+        expected: Option<u64>,
+        md5: Option<[u8; 16]>,
+    ) -> io::Result<PartWriter> {
+        let limit = tokio::time::Instant::now() + self.storage.hold_wait;
+        loop {
+            let room = self.storage.room.notified();
+            tokio::pin!(room);
+            // Registered before the check: a release in between still wakes us.
+            room.as_mut().enable();
+            let Some(stalled_at) = self.wait_until(index, expected) else { break };
+            let deadline = limit.min(tokio::time::Instant::from_std(stalled_at));
+            if deadline <= tokio::time::Instant::now() || tokio::time::timeout_at(deadline, room).await.is_err() {
+                break;
+            }
+        }
+        self.begin(index, expected, md5)
+    }
+
+    /// When part `index`, which would be spooled right now, should stop
+    /// waiting for the hash unless it moves on; `None` if it would not be.
+    fn wait_until(&self, index: u32, expected: Option<u64>) -> Option<std::time::Instant> {
+        let inner = self.inner.lock().unwrap();
+        let state = inner.digest.as_ref()?;
+        let streams = index == state.next && state.in_flight.is_none() && state.draining_to.is_none();
+        if streams || index < state.hashed_to() {
+            return None;
+        }
+        let held = self.storage.held.load(Ordering::Relaxed);
+        let fits = expected.is_some_and(|n| held.saturating_add(n) <= self.storage.hold_budget);
+        (!fits).then_some(state.moved + self.storage.hold_stall)
     }
 
     fn spool_sink(&self) -> io::Result<Sink> {
@@ -344,6 +416,8 @@ impl PartStore {
                 Ok(()) => {
                     state.hasher = hasher;
                     state.next = end;
+                    state.moved = std::time::Instant::now();
+                    self.storage.room.notify_waiters();
                 }
                 Err(error) => {
                     state.valid = false;
@@ -492,6 +566,8 @@ impl PartWriter {
                 state.hasher = hasher;
                 state.next = self.index + 1;
                 state.in_flight = None;
+                state.moved = std::time::Instant::now();
+                store.storage.room.notify_waiters();
                 // A spooled duplicate of this part is now redundant.
                 if let Some(PartData::File(old)) = inner.data.remove(&self.index) {
                     let _ = fs::remove_file(old);
@@ -524,6 +600,7 @@ impl Drop for PartWriter {
                     if let Some(state) = inner.digest.as_mut() {
                         state.in_flight = None;
                     }
+                    self.store.storage.room.notify_waiters();
                     let _ = self.store.drain(inner);
                 }
             }
@@ -549,6 +626,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn hex_digests_are_lower_case_pairs() {
@@ -625,6 +703,74 @@ mod tests {
         assert_eq!(storage.held.load(Ordering::Relaxed), 13);
         drop(store);
         assert_eq!(storage.held.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_part_beyond_the_budget_waits_for_its_turn_instead_of_spooling() {
+        let mut storage = Storage::new(StorageMode::Digest).unwrap();
+        storage.hold_budget = 25; // parts 2 (12 bytes) and 3 (13) fill it
+                                  // Neither limit runs out here.
+        (storage.hold_wait, storage.hold_stall) = (Duration::from_secs(600), Duration::from_secs(600));
+        let storage = Arc::new(storage);
+        let spooled = || fs::read_dir(storage.spool.path()).unwrap().count();
+        let store = storage.new_parts();
+        put(&store, 2, &data()[2]);
+        put(&store, 3, &data()[3]);
+        // Part 0 streams into the hash; part 1 could only be spooled.
+        let mut first = store.begin(0, Some(10), None).unwrap();
+        let waiting = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut w = store.begin_when_room(1, Some(11), None).await.unwrap();
+                w.write(&data()[1]).unwrap();
+                w.commit().unwrap();
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "part 1 waits unread while part 0 is hashed");
+        first.write(&data()[0]).unwrap();
+        first.commit().unwrap();
+        waiting.await.unwrap();
+        assert_eq!(spooled(), 0, "part 1 streamed into the hash once its turn came");
+        put(&store, 4, &data()[4]);
+        assert_eq!(store.finish(None).unwrap().sha256, Some(sha256_hex(&whole())));
+        assert_eq!(storage.held.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_part_is_spooled_when_waiting_does_not_pay() {
+        let budget_full = |wait_ms: u64, stall_ms: u64| {
+            let mut storage = Storage::new(StorageMode::Digest).unwrap();
+            storage.hold_budget = 25;
+            (storage.hold_wait, storage.hold_stall) = (Duration::from_millis(wait_ms), Duration::from_millis(stall_ms));
+            let storage = Arc::new(storage);
+            let store = storage.new_parts();
+            put(&store, 2, &data()[2]);
+            put(&store, 3, &data()[3]);
+            (storage, store)
+        };
+        let spooled = |storage: &Storage| fs::read_dir(storage.spool.path()).unwrap().count();
+        let put_4_when_room = |store: Arc<PartStore>| async move {
+            let mut w = store.begin_when_room(4, Some(14), None).await.unwrap();
+            w.write(&data()[4]).unwrap();
+            w.commit().unwrap();
+        };
+
+        // Nobody sends part 0 (a client that sends it last): the hash is
+        // stuck, and part 4 goes to disk once that shows, not after the limit.
+        let (storage, store) = budget_full(600_000, 20);
+        put_4_when_room(Arc::clone(&store)).await;
+        assert_eq!(spooled(&storage), 1);
+
+        // Part 0 started and stalled: the limit ends the wait.
+        let (storage, store) = budget_full(20, 600_000);
+        let stalled = store.begin(0, Some(10), None).unwrap();
+        put_4_when_room(Arc::clone(&store)).await;
+        assert_eq!(spooled(&storage), 1);
+        drop(stalled);
+        put(&store, 0, &data()[0]);
+        put(&store, 1, &data()[1]);
+        assert_eq!(store.finish(None).unwrap().sha256, Some(sha256_hex(&whole())));
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
         http::drain(req.body_mut(), None).await;
         return http::no_content(201).into();
     };
-    let mut writer = match parts.begin(index, declared, md5) {
+    let mut writer = match parts.begin_when_room(index, declared, md5).await {
         Ok(writer) => writer,
         Err(e) => return azure_error(500, "InternalError", &e.to_string()).into(),
     };
