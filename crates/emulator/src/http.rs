@@ -43,7 +43,7 @@ pub fn response(status: u16, content_type: Option<&str>, body: impl Into<Bytes>)
     response
 }
 
-pub fn json(status: u16, value: &serde_json::Value) -> Response {
+pub fn json(status: u16, value: &impl serde::Serialize) -> Response {
     response(status, Some("application/json"), serde_json::to_vec(value).expect("JSON serialises"))
 }
 
