@@ -34,8 +34,12 @@ export declare class NativeEmulator {
  */
 export declare class NativeFolderCreator {
   constructor(options: NativeFolderOptions, urlPrefix: string)
-  /** Creates one folder (decoded DAM path and title). */
-  create(path: string, title: string): Promise<NativeFolderResult>
+  /**
+   * Creates folders in list order, parents first, up to `inFlight` at a
+   * time (`folders::create_folders`): outcomes in list order, ending at
+   * the first failure.
+   */
+  createAll(paths: Array<string>, titles: Array<string>, inFlight: number): Promise<Array<NativeFolderResult>>
   cancel(): void
 }
 

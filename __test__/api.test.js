@@ -254,6 +254,39 @@ describe('uploads through the public API', () => {
   });
 });
 
+describe('folders', () => {
+  test('slow folder creation: every folder exists before the first file starts, events in that order', async () => {
+    const root = tempDir();
+    try {
+      for (const sub of ['a', 'a/b', 'c']) {
+        fs.mkdirSync(path.join(root, 'tree', sub), { recursive: true });
+        fs.writeFileSync(path.join(root, 'tree', sub, 'f.bin'), bytes(2048, sub.length));
+      }
+      env.emulator.configure({ faults: { routes: { folder: { latencyMs: 150 } } } });
+      const upload = new ours.FileSystemUpload();
+      const events = [];
+      upload.on('foldercreated', (p) => events.push(`folder ${p.targetFolder}`));
+      upload.on('filestart', (p) => events.push(`start ${p.targetFile}`));
+      const options = new ours.FileSystemUploadOptions()
+        .withUrl(`${env.emulator.url}/content/dam/slow`)
+        .withDeepUpload(true)
+        .withHttpOptions(AUTH);
+      const result = await upload.upload(options, [path.join(root, 'tree')]);
+      expect(result.totalCompleted).toBe(3);
+      const firstStart = events.findIndex((e) => e.startsWith('start'));
+      expect(events.slice(0, firstStart).sort()).toEqual([
+        'folder /content/dam/slow', 'folder /content/dam/slow/tree', 'folder /content/dam/slow/tree/a',
+        'folder /content/dam/slow/tree/a/b', 'folder /content/dam/slow/tree/c',
+      ]);
+      const routes = env.emulator.requests().map((r) => r.route);
+      expect(routes.filter((r) => r === 'folder')).toHaveLength(5);
+      expect(routes.lastIndexOf('folder')).toBeLessThan(routes.indexOf('initiate'));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('cancellation', () => {
   const slowParts = () => env.emulator.configure({ faults: { routes: { part: { latencyMs: 300 } } } });
   const twoFiles = () => [

@@ -220,10 +220,13 @@ class DirectBinaryUpload extends EventEmitter {
   }
 
   /**
-   * Steps 3–5 of compat.md §4.1: validate, pre-validate, transfer.
+   * Steps 3–5 of compat.md §4.1: validate, pre-validate, transfer. With
+   * `ready` (FileSystemUpload's folders), the call is prepared meanwhile and
+   * goes on only once it resolves true; false (cancelled) ends it with the
+   * result untouched, a rejection rejects it.
    * @private
    */
-  async transfer(call, options, files, result, { planned = false } = {}) {
+  async transfer(call, options, files, result, { planned = false, ready = null } = {}) {
     // FileSystemUpload's own files (`planned`) are built from checked parts.
     if (!planned && !files.every(hasRequiredFields)) {
       result.addError(new UploadError(MISSING_FIELDS, ErrorCodes.INVALID_OPTIONS));
@@ -240,18 +243,7 @@ class DirectBinaryUpload extends EventEmitter {
       result.addError(UploadError.fromError(err));
       return;
     }
-    if (call.cancelled) {
-      result.addError(cancelledError());
-      return;
-    }
     if (files.length === 0) return;
-
-    files.forEach((file, i) => {
-      result.addRecord(targets[i].targetFile, recordOf(file, targets[i].fileUrl));
-      // An index, or a list of them for a target given more than once.
-      const known = call.indexesByTarget.get(targets[i].targetFile);
-      call.indexesByTarget.set(targets[i].targetFile, known === undefined ? i : [].concat(known, i));
-    });
 
     const buffers = [];
     const nativeFiles = [];
@@ -304,17 +296,32 @@ class DirectBinaryUpload extends EventEmitter {
       });
     }
 
-    const opts = transferOptions(options, this.logger.enabled);
-    try {
-      const spec = JSON.stringify(nativeFiles);
-      // Not needed again during the transfer: let thousands of entries go.
-      nativeFiles.length = 0;
+    const spec = JSON.stringify(nativeFiles);
+    // Not needed again during the transfer: let thousands of entries go.
+    nativeFiles.length = 0;
+    if (ready && !(await ready)) return;
+    if (call.cancelled) {
+      result.addError(cancelledError());
+      return;
+    }
+    const addRecords = () => {
+      files.forEach((file, i) => {
+        result.addRecord(targets[i].targetFile, recordOf(file, targets[i].fileUrl));
+        // An index, or a list of them for a target given more than once.
+        const known = call.indexesByTarget.get(targets[i].targetFile);
+        call.indexesByTarget.set(targets[i].targetFile, known === undefined ? i : [].concat(known, i));
+      });
       targets.length = 0;
-      call.handle = native.startUpload(spec, buffers, opts);
+    };
+    try {
+      call.handle = native.startUpload(spec, buffers, transferOptions(options, this.logger.enabled));
     } catch (err) {
+      addRecords();
       result.addError(UploadError.fromError(err));
       return;
     }
+    // Built while the engine pre-validates; its events are read only after.
+    addRecords();
     if (call.cancelled) call.handle.cancel();
     // Events arrive in batches; the last one is 'done'.
     let finished = false;

@@ -105,16 +105,17 @@ class FileSystemUpload extends DirectBinaryUpload {
     const start = { uploadId, fileCount: files.length, totalSize, directoryCount: directories.length };
     this.emit('fileuploadstart', start);
 
-    if (!(await this.createFolders(call, options, result, directories))) {
-      return this.cancelledBeforeTransfer(result, start);
-    }
+    // The folders are created while the transfer is prepared: no file
+    // starts, and nothing is added to the result, before they all are.
+    const ready = this.createFolders(call, options, result, directories);
+    ready.catch(() => {}); // awaited below, not an unhandled rejection meanwhile
     if (files.length) {
       this.logger.info(`Uploading ${files.length} files`);
       // Each file was built by plan() from checked options and the walk.
-      await this.transfer(call, options, files, result, { planned: true });
-    } else {
-      this.logger.info('No files found in provided paths, skipping upload.');
+      await this.transfer(call, options, files, result, { planned: true, ready });
     }
+    if (!(await ready)) return this.cancelledBeforeTransfer(result, start);
+    if (!files.length) this.logger.info('No files found in provided paths, skipping upload.');
     const json = result.toJSON();
     this.emit('fileuploadend', { ...start, result: json });
     return json;
@@ -130,34 +131,27 @@ class FileSystemUpload extends DirectBinaryUpload {
 
   /**
    * Creates folders; 409 is recorded and skipped, any other failure rejects.
-   * Up to FOLDERS_IN_FLIGHT requests overlap, each folder's only after its
-   * parent's answer, and outcomes are handled in list order: events, result
-   * entries and the first failure are those of one-at-a-time creation.
+   * The engine sends them in one call, up to FOLDERS_IN_FLIGHT at a time,
+   * each only after its parent, and answers in list order up to the first
+   * failure: events, result entries and that failure are those of
+   * one-at-a-time creation.
    * @returns {Promise<boolean>} false when cancelled
    * @private
    */
   async createFolders(call, options, result, folders) {
     if (!call.folders) call.folders = new native.NativeFolderCreator(folderOptions(options), options.getUrlPrefix());
-    const outcomes = [];
-    const byPath = new Map();
-    const launch = (upTo) => {
-      while (outcomes.length < Math.min(upTo, folders.length)) {
-        const folder = folders[outcomes.length];
-        const parent = byPath.get(path.posix.dirname(folder.path)) || Promise.resolve(null);
-        // A folder whose parent failed is never sent (the parent's failure rejects first).
-        const outcome = parent.then((above) => (call.cancelled || (above && above.status === 'failed')
-          ? null
-          : call.folders.create(folder.path, folder.title).catch(failedOutcome)));
-        byPath.set(folder.path, outcome);
-        outcomes.push(outcome);
-      }
-    };
-    for (let i = 0; i < folders.length; i += 1) {
+    if (call.cancelled) return false;
+    if (folders.length === 0) return true;
+    let outcomes;
+    try {
+      outcomes = await call.folders.createAll(folders.map((f) => f.path), folders.map((f) => f.title), FOLDERS_IN_FLIGHT);
+    } catch (err) {
+      outcomes = [failedOutcome(err)];
+    }
+    for (let i = 0; i < outcomes.length; i += 1) {
       if (call.cancelled) return false;
-      launch(i + FOLDERS_IN_FLIGHT);
       const folder = folders[i];
-      const outcome = await outcomes[i];
-      if (!outcome) return false;
+      const outcome = outcomes[i];
       const retryErrors = outcome.retryErrors.map((e) => UploadError.fromNative(e).toJSON());
       if (outcome.status === 'failed') {
         const error = UploadError.fromNative(outcome.error);
@@ -178,7 +172,7 @@ class FileSystemUpload extends DirectBinaryUpload {
       }
       result.addFolder(entry);
     }
-    return true;
+    return !call.cancelled;
   }
 
   /**

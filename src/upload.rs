@@ -389,28 +389,52 @@ impl NativeFolderCreator {
         Ok(NativeFolderCreator { client, options, url_prefix, cancel: CancelToken::new() })
     }
 
-    /// Creates one folder (decoded DAM path and title).
+    /// Creates folders in list order, parents first, up to `inFlight` at a
+    /// time (`folders::create_folders`): outcomes in list order, ending at
+    /// the first failure.
     #[napi]
-    pub async fn create(&self, path: String, title: String) -> NativeFolderResult {
-        match folders::create_folder(&self.client, &self.options, &self.url_prefix, &path, &title, &self.cancel).await {
-            Ok(created) => NativeFolderResult {
-                status: if created.created { "created" } else { "exists" }.into(),
-                elapsed_time: created.elapsed.as_millis() as f64,
-                retry_errors: created.retry_errors.iter().map(NativeError::from).collect(),
-                error: None,
-            },
-            Err(error) => NativeFolderResult {
-                status: "failed".into(),
-                elapsed_time: 0.0,
-                retry_errors: Vec::new(),
-                error: Some((&error).into()),
-            },
+    pub async fn create_all(
+        &self,
+        paths: Vec<String>,
+        titles: Vec<String>,
+        in_flight: u32,
+    ) -> napi::Result<Vec<NativeFolderResult>> {
+        if paths.len() != titles.len() {
+            return Err(invalid("createAll needs a title for every path".into()));
         }
+        let list: Vec<(String, String)> = paths.into_iter().zip(titles).collect();
+        let outcomes = folders::create_folders(
+            &self.client,
+            &self.options,
+            &self.url_prefix,
+            &list,
+            in_flight as usize,
+            &self.cancel,
+        )
+        .await;
+        Ok(outcomes.into_iter().map(folder_result).collect())
     }
 
     #[napi]
     pub fn cancel(&self) {
         self.cancel.cancel();
+    }
+}
+
+fn folder_result(outcome: aem_upload_engine::Result<folders::FolderCreated>) -> NativeFolderResult {
+    match outcome {
+        Ok(created) => NativeFolderResult {
+            status: if created.created { "created" } else { "exists" }.into(),
+            elapsed_time: created.elapsed.as_millis() as f64,
+            retry_errors: created.retry_errors.iter().map(NativeError::from).collect(),
+            error: None,
+        },
+        Err(error) => NativeFolderResult {
+            status: "failed".into(),
+            elapsed_time: 0.0,
+            retry_errors: Vec::new(),
+            error: Some((&error).into()),
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
@@ -118,6 +119,88 @@ pub async fn create_folder(
             _ = tokio::time::sleep(wait) => {}
         }
         attempt += 1;
+    }
+}
+
+/// Where one folder of [`create_folders`] stands.
+#[derive(Clone, Copy)]
+enum Slot {
+    Waiting,
+    Sent,
+    Created,
+    Failed,
+    /// Never sent: its parent failed or was not sent. Never handed over:
+    /// the failure before it ends the call.
+    Skipped,
+}
+
+/// Creates `folders` (decoded path, title), parents before children, and
+/// decides as creating them one at a time in list order would: a folder is
+/// sent once its parent (the nearest earlier entry with its parent path) was
+/// created or found existing; up to `in_flight` requests overlap, none more
+/// than `in_flight` places past the first unfinished folder; and the first
+/// failure in list order ends the call (requests of later folders still in
+/// flight are abandoned). Outcomes come in list order, up to and with that
+/// failure.
+///
+/// One call instead of one per folder: the caller (JS) is free to prepare
+/// the upload meanwhile, and no folder waits for it between requests.
+pub async fn create_folders(
+    client: &Client,
+    options: &FolderOptions,
+    url_prefix: &str,
+    folders: &[(String, String)],
+    in_flight: usize,
+    cancel: &CancellationToken,
+) -> Vec<Result<FolderCreated>> {
+    let count = folders.len();
+    let mut latest = std::collections::HashMap::new();
+    let parents: Vec<Option<usize>> = folders
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| {
+            let parent = path.rsplit_once('/').and_then(|(dir, _)| latest.get(dir).copied());
+            latest.insert(path.as_str(), i);
+            parent
+        })
+        .collect();
+    let mut slots = vec![Slot::Waiting; count];
+    let mut outcomes: Vec<Option<Result<FolderCreated>>> = (0..count).map(|_| None).collect();
+    let mut running = FuturesUnordered::new();
+    // Folders before this one are finished and not failed.
+    let mut handed = 0;
+    loop {
+        while handed < count {
+            match slots[handed] {
+                Slot::Created => handed += 1,
+                Slot::Failed => return outcomes.into_iter().take(handed + 1).map(|o| o.expect("finished")).collect(),
+                Slot::Waiting | Slot::Sent | Slot::Skipped => break,
+            }
+        }
+        if handed == count {
+            return outcomes.into_iter().map(|o| o.expect("finished")).collect();
+        }
+        for i in handed..count.min(handed + in_flight.max(1)) {
+            if !matches!(slots[i], Slot::Waiting) {
+                continue;
+            }
+            match parents[i].map(|p| slots[p]) {
+                None | Some(Slot::Created) => {
+                    let (path, title) = &folders[i];
+                    running.push(
+                        async move { (i, create_folder(client, options, url_prefix, path, title, cancel).await) },
+                    );
+                    slots[i] = Slot::Sent;
+                }
+                Some(Slot::Failed | Slot::Skipped) => slots[i] = Slot::Skipped,
+                Some(Slot::Waiting | Slot::Sent) => {}
+            }
+        }
+        // The first unfinished folder is in flight: its parent, earlier in
+        // the list, was created, so the loop above sent it.
+        let (i, outcome) = running.next().await.expect("the first unfinished folder is in flight");
+        slots[i] = if outcome.is_ok() { Slot::Created } else { Slot::Failed };
+        outcomes[i] = Some(outcome);
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aem_emulator::{Config, Emulator};
 use aem_upload_engine::events::Event;
-use aem_upload_engine::folders::{create_folder, FolderOptions};
+use aem_upload_engine::folders::{create_folder, create_folders, FolderOptions};
 use aem_upload_engine::http::{Client, ClientOptions};
 use aem_upload_engine::source::Source;
 use aem_upload_engine::upload::{Cancel, Upload, UploadFile, UploadOptions};
@@ -231,6 +231,45 @@ async fn folders_are_created_or_found_existing() {
     let missing = create_folder(&client, &opts, emu.url(), "/content/dam/a/b", "b", &cancel).await.unwrap_err();
     assert_eq!(missing.code().as_str(), "EUNKNOWN");
     assert_eq!(emu.state()["folders"], json!([{"path": "/content/dam/My Folder", "title": "My Folder"}]));
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn a_folder_list_is_created_parents_first_and_ends_at_its_first_failure() {
+    let emu = emulator(json!({})).await;
+    let client = Client::new(&ClientOptions::default()).unwrap();
+    let opts = FolderOptions {
+        headers: vec![("Authorization".into(), AUTH.into())],
+        delay: Duration::from_millis(1),
+        ..FolderOptions::default()
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    create_folder(&client, &opts, emu.url(), "/content/dam/d", "d", &cancel).await.unwrap();
+    let list = |paths: &[&str]| -> Vec<(String, String)> {
+        paths.iter().map(|p| (p.to_string(), p.rsplit('/').next().unwrap().to_string())).collect()
+    };
+    let tree = ["/content/dam/a", "/content/dam/a/b", "/content/dam/a/b/c", "/content/dam/d", "/content/dam/d/e"];
+    for in_flight in [1, 3, 8] {
+        let folders = list(&tree);
+        let outcomes = create_folders(&client, &opts, emu.url(), &folders, in_flight, &cancel).await;
+        let created: Vec<bool> = outcomes.iter().map(|o| o.as_ref().unwrap().created).collect();
+        let first = in_flight == 1;
+        assert_eq!(created, [first, first, first, false, first], "in_flight {in_flight}");
+    }
+    let folders: Vec<String> =
+        emu.state()["folders"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        folders,
+        ["/content/dam/a", "/content/dam/a/b", "/content/dam/a/b/c", "/content/dam/d", "/content/dam/d/e"]
+    );
+
+    // x has no parent folder: its failure ends the list, and its child is never sent.
+    let folders = list(&["/content/dam/f", "/content/dam/x/y", "/content/dam/x/y/z"]);
+    let outcomes = create_folders(&client, &opts, emu.url(), &folders, 8, &cancel).await;
+    assert_eq!(outcomes.len(), 2);
+    assert!(outcomes[0].as_ref().unwrap().created);
+    assert_eq!(outcomes[1].as_ref().unwrap_err().code().as_str(), "EUNKNOWN");
+    assert!(!emu.state()["folders"].to_string().contains("/content/dam/x/y/z"));
     emu.stop().await;
 }
 
