@@ -28,9 +28,9 @@ export declare class NativeEmulator {
 }
 
 /**
- * Creates folders for one call over one pooled client (JS orders them:
- * parents first, siblings may overlap); `cancel()` aborts the requests in
- * flight (they then fail with EUSERCANCELLED) and every later one.
+ * Creates the folders of one call over one pooled client; `cancel()`
+ * aborts the requests in flight (they then fail with EUSERCANCELLED) and
+ * every later one.
  */
 export declare class NativeFolderCreator {
   constructor(options: NativeFolderOptions, urlPrefix: string)

@@ -361,9 +361,9 @@ pub struct NativeFolderOptions {
     pub ca: Option<Vec<String>>,
 }
 
-/// Creates folders for one call over one pooled client (JS orders them:
-/// parents first, siblings may overlap); `cancel()` aborts the requests in
-/// flight (they then fail with EUSERCANCELLED) and every later one.
+/// Creates the folders of one call over one pooled client; `cancel()`
+/// aborts the requests in flight (they then fail with EUSERCANCELLED) and
+/// every later one.
 #[napi]
 pub struct NativeFolderCreator {
     client: Client,
