@@ -47,6 +47,8 @@ export declare class NativeFolderCreator {
 export declare class NativeUpload {
   /** Cancels every file of the call. */
   cancel(): void
+  /** Whether `progress` events should cross to JS from now on. */
+  wantProgress(wanted: boolean): void
   /** Cancels one file (by its index in the call). */
   cancelFile(index: number): void
   /**
@@ -133,6 +135,11 @@ export interface NativeOptions {
   ca?: Array<string>
   /** Path of the resume journal. */
   journal?: string
+  /**
+   * Whether `progress` events cross to JS (a `fileprogress` listener
+   * exists); `wantProgress` changes it during the call. Default true.
+   */
+  progress?: boolean
 }
 
 /** The extension split of Node's `path.parse`: `[name, ext]`. */

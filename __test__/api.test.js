@@ -254,6 +254,18 @@ describe('uploads through the public API', () => {
   });
 });
 
+describe('progress', () => {
+  test('a fileprogress listener added during the call gets progress from then on', async () => {
+    env.emulator.configure({ faults: { routes: { part: { latencyMs: 30 } } } });
+    const upload = new ours.DirectBinaryUpload();
+    const progress = [];
+    upload.once('filestart', () => upload.on('fileprogress', (p) => progress.push(p.transferred)));
+    await upload.uploadFiles(dbuOptions([{ fileName: 'late.bin', fileSize: 10 * 1024, blob: bytes(10 * 1024) }]).withMaxConcurrent(1));
+    expect(progress.length).toBeGreaterThanOrEqual(5);
+    expect(progress[progress.length - 1]).toBe(10 * 1024);
+  });
+});
+
 describe('folders', () => {
   test('slow folder creation: every folder exists before the first file starts, events in that order', async () => {
     const root = tempDir();

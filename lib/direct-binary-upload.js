@@ -79,6 +79,8 @@ class Call {
     this.streams = new Map();
     this.indexesByTarget = new Map();
     this.finished = new Set();
+    // Whether the engine sends progress events (a listener exists).
+    this.progressWanted = true;
   }
 
   cancel() {
@@ -111,6 +113,13 @@ class DirectBinaryUpload extends EventEmitter {
     this.log = this.options.log;
     this.logger = makeLogger(this.options.log);
     this.calls = new Set();
+    // Progress crosses from the engine only while someone listens for it: a
+    // listener added during a call gets it from then on (and every batch
+    // checks again, should this hook be removed with removeAllListeners()).
+    this.on('newListener', (name) => {
+      if (name !== 'fileprogress') return;
+      for (const call of this.calls) this.wantProgress(call, true);
+    });
     const { signal } = this.options;
     this.signal = signal;
     if (signal && typeof signal.addEventListener === 'function') {
@@ -314,7 +323,9 @@ class DirectBinaryUpload extends EventEmitter {
       targets.length = 0;
     };
     try {
-      call.handle = native.startUpload(spec, buffers, transferOptions(options, this.logger.enabled));
+      call.progressWanted = this.listenerCount('fileprogress') > 0;
+      const engineOptions = { ...transferOptions(options, this.logger.enabled), progress: call.progressWanted };
+      call.handle = native.startUpload(spec, buffers, engineOptions);
     } catch (err) {
       addRecords();
       result.addError(UploadError.fromError(err));
@@ -334,6 +345,15 @@ class DirectBinaryUpload extends EventEmitter {
           this.logger.error(`Internal error handling an upload event: ${err && err.message}`);
         }
       }
+      this.wantProgress(call, this.listenerCount('fileprogress') > 0);
+    }
+  }
+
+  /** Tells a call's engine whether `fileprogress` events are wanted. @private */
+  wantProgress(call, wanted) {
+    if (call.handle && call.progressWanted !== wanted) {
+      call.progressWanted = wanted;
+      call.handle.wantProgress(wanted);
     }
   }
 

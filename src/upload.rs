@@ -79,6 +79,9 @@ pub struct NativeOptions {
     pub ca: Option<Vec<String>>,
     /// Path of the resume journal.
     pub journal: Option<String>,
+    /// Whether `progress` events cross to JS (a `fileprogress` listener
+    /// exists); `wantProgress` changes it during the call. Default true.
+    pub progress: Option<bool>,
 }
 
 /// An event of an upload call. `kind`: start, progress, end, error,
@@ -178,6 +181,11 @@ const BATCH_INTERVAL: Duration = Duration::from_millis(1);
 /// Events waiting for JS.
 #[derive(Default)]
 struct EventQueue {
+    /// Progress events are dropped while false: with nobody listening, a
+    /// large file's progress only woke the JS thread (and, thousands of
+    /// wake-ups in, made V8 optimise the event loop with TurboFan, which
+    /// paged in ~4 MB of its code at the end of an 8 GiB upload).
+    unwanted_progress: std::sync::atomic::AtomicBool,
     events: Mutex<Vec<EventRecord>>,
     ready: tokio::sync::Notify,
     /// When the last batch was taken.
@@ -186,6 +194,9 @@ struct EventQueue {
 
 impl EventQueue {
     fn push(&self, event: EventRecord) {
+        if event.kind == "progress" && self.unwanted_progress.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         self.events.lock().unwrap().push(event);
         self.ready.notify_one();
     }
@@ -218,6 +229,12 @@ impl NativeUpload {
     #[napi]
     pub fn cancel(&self) {
         self.cancel.cancel();
+    }
+
+    /// Whether `progress` events should cross to JS from now on.
+    #[napi]
+    pub fn want_progress(&self, wanted: bool) {
+        self.queue.unwanted_progress.store(!wanted, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Cancels one file (by its index in the call).
@@ -315,6 +332,7 @@ pub fn start_upload(files: String, buffers: Vec<Buffer>, options: NativeOptions)
     };
     let cancel = Cancel::new(files.len());
     let queue = Arc::new(EventQueue::default());
+    queue.unwanted_progress.store(options.progress == Some(false), std::sync::atomic::Ordering::Relaxed);
     let sink = Arc::clone(&queue);
     let upload = Upload::new(
         client,
