@@ -181,10 +181,11 @@ const BATCH_INTERVAL: Duration = Duration::from_millis(1);
 /// Events waiting for JS.
 #[derive(Default)]
 struct EventQueue {
-    /// Progress events are dropped while false: with nobody listening, a
-    /// large file's progress only woke the JS thread (and, thousands of
-    /// wake-ups in, made V8 optimise the event loop with TurboFan, which
-    /// paged in ~4 MB of its code at the end of an 8 GiB upload).
+    /// Set while no `fileprogress` listener exists: progress events are then
+    /// dropped before they become records. With nobody listening, a large
+    /// file's progress only woke the JS thread (and, thousands of wake-ups
+    /// in, made V8 optimise the event loop with TurboFan, which paged in
+    /// ~4 MB of its code at the end of an 8 GiB upload).
     unwanted_progress: std::sync::atomic::AtomicBool,
     events: Mutex<Vec<EventRecord>>,
     ready: tokio::sync::Notify,
@@ -193,10 +194,17 @@ struct EventQueue {
 }
 
 impl EventQueue {
-    fn push(&self, event: EventRecord) {
-        if event.kind == "progress" && self.unwanted_progress.load(std::sync::atomic::Ordering::Relaxed) {
+    /// An engine event, unless it is progress nobody wants.
+    fn push_event(&self, event: Event) {
+        if matches!(event, Event::FileProgress { .. })
+            && self.unwanted_progress.load(std::sync::atomic::Ordering::Relaxed)
+        {
             return;
         }
+        self.push(event.into());
+    }
+
+    fn push(&self, event: EventRecord) {
         self.events.lock().unwrap().push(event);
         self.ready.notify_one();
     }
@@ -338,7 +346,7 @@ pub fn start_upload(files: String, buffers: Vec<Buffer>, options: NativeOptions)
         client,
         files,
         upload_options,
-        Arc::new(move |event: Event| sink.push(event.into())),
+        Arc::new(move |event: Event| sink.push_event(event)),
         cancel.clone(),
     );
     let done_queue = Arc::clone(&queue);

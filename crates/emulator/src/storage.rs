@@ -239,7 +239,7 @@ impl PartStore {
             StorageMode::Digest => {
                 let mut inner = self.inner.lock().unwrap();
                 let state = inner.digest.as_mut().expect("digest mode has digest state");
-                if index == state.next && state.in_flight.is_none() && state.draining_to.is_none() {
+                if state.can_stream(index) {
                     state.in_flight = Some(index);
                     state.moved = std::time::Instant::now();
                     Sink::Hash(state.hasher.clone())
@@ -297,8 +297,7 @@ impl PartStore {
     fn wait_until(&self, index: u32, expected: Option<u64>) -> Option<std::time::Instant> {
         let inner = self.inner.lock().unwrap();
         let state = inner.digest.as_ref()?;
-        let streams = index == state.next && state.in_flight.is_none() && state.draining_to.is_none();
-        if streams || index < state.hashed_to() {
+        if state.can_stream(index) || index < state.hashed_to() {
             return None;
         }
         let held = self.storage.held.load(Ordering::Relaxed);
@@ -429,6 +428,11 @@ impl PartStore {
 }
 
 impl DigestState {
+    /// Whether part `index` can stream straight into the hash now.
+    fn can_stream(&self, index: u32) -> bool {
+        index == self.next && self.in_flight.is_none() && self.draining_to.is_none()
+    }
+
     /// Parts below this are in the hasher or being added to it.
     fn hashed_to(&self) -> u32 {
         self.draining_to.unwrap_or(self.next)
