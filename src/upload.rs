@@ -342,15 +342,18 @@ pub fn start_upload(files: String, buffers: Vec<Buffer>, options: NativeOptions)
     let queue = Arc::new(EventQueue::default());
     queue.unwanted_progress.store(options.progress == Some(false), std::sync::atomic::Ordering::Relaxed);
     let sink = Arc::clone(&queue);
-    let upload = Upload::new(
-        client,
-        files,
-        upload_options,
-        Arc::new(move |event: Event| sink.push_event(event)),
-        cancel.clone(),
-    );
     let done_queue = Arc::clone(&queue);
+    let call_cancel = cancel.clone();
     napi::bindgen_prelude::spawn(async move {
+        // Built here, not on the JS thread: checking thousands of target URLs
+        // takes milliseconds that JS spends on the call's result records.
+        let upload = Upload::new(
+            client,
+            files,
+            upload_options,
+            Arc::new(move |event: Event| sink.push_event(event)),
+            call_cancel,
+        );
         let summary = upload.run().await;
         drop(upload);
         let done = EventRecord {

@@ -123,6 +123,10 @@ pub fn escaping_target(url: &str) -> Option<String> {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest.find(['/', '\\']).map_or("", |i| &rest[i..]));
     let path = rest.split(['?', '#']).next().unwrap_or(rest);
     for raw in path.split(['/', '\\']).skip(1) {
+        // Most segments are plain ASCII: decoding them changes nothing.
+        if raw.bytes().all(|b| b.is_ascii_graphic() && b != b'%') && raw != "." && raw != ".." {
+            continue;
+        }
         let segment = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
         let reason = if segment == "." || segment == ".." {
             "a '.' or '..' segment"

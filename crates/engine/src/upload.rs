@@ -1012,9 +1012,15 @@ fn checked_target(mut file: UploadFile, folders: &mut HashMap<String, Option<Str
         return file;
     }
     if let Some((folder, segment)) = file.target_url.rsplit_once('/').filter(|(_, s)| plain_segment(s)) {
-        let normalised = folders.entry(folder.to_string()).or_insert_with(|| normalised_folder(folder));
-        if let Some(prefix) = normalised {
-            file.target_url = format!("{prefix}/{segment}");
+        // Thousands of files share a folder: no allocation when it is known
+        // and already written as parsing writes it.
+        if !folders.contains_key(folder) {
+            folders.insert(folder.to_string(), normalised_folder(folder));
+        }
+        if let Some(prefix) = &folders[folder] {
+            if prefix != folder {
+                file.target_url = format!("{prefix}/{segment}");
+            }
             return file;
         }
     }
@@ -1035,7 +1041,7 @@ fn checked_target(mut file: UploadFile, folders: &mut HashMap<String, Option<Str
 fn plain_segment(segment: &str) -> bool {
     !segment.is_empty()
         && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()%".contains(&b))
-        && !matches!(segment.to_ascii_lowercase().as_str(), "." | ".." | "%2e" | ".%2e" | "%2e." | "%2e%2e")
+        && ![".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"].iter().any(|dot| segment.eq_ignore_ascii_case(dot))
 }
 
 /// A folder URL as parsing prints it, probed with a stand-in last segment;
