@@ -3,7 +3,7 @@
 // The per-folder target resolver must give exactly what parsing each file URL
 // with Node's URL gives (the payload keys of every file event depend on it).
 
-const { targetOfUrl, targetResolver } = require('../lib/targets');
+const { targetOfUrl, targetResolver, plannedTargets } = require('../lib/targets');
 
 const URLS = [
   'http://h', 'http://h/', 'http://h/a', 'http://h/a/b%2Fc', 'http://h/a/%2e', 'http://h/a/%2E%2e',
@@ -39,5 +39,28 @@ describe('target resolver', () => {
       const url = `http://localhost:4502/content/dam/my%20folder/${name}`;
       expect(resolve(url)).toEqual(targetOfUrl(url));
     }
+  });
+
+  test('targets known from a folder path and a name are those URL parsing gives', () => {
+    const prefixes = ['http://h:4502', 'https://h', 'ftp://h', 'http:/'];
+    const folders = ['/content/dam/x', '/content/dam/my folder', '/content/dam/€/a', '/content/dam/a/./b',
+      '/content/dam/a/../b', '/content/dam/%2e', '/content/dam/a?b', '/content/dam/a#b', '/content/dam//c'];
+    const names = ['a.jpg', 'a b.jpg', '€.png', "it's(1)!~*.png", '%', '%2e', '.', '..', '...', 'x/y', 'x\\y', '', 'a?b', 'a#b'];
+    const encode = (p) => p.split('/').map((s) => encodeURIComponent(s)).join('/');
+    let known = 0;
+    for (const prefix of prefixes) {
+      const targetOf = plannedTargets();
+      for (const folder of folders) {
+        for (const name of names) {
+          const folderUrl = `${prefix}${encode(folder)}/`;
+          const fileUrl = `${folderUrl}${encodeURIComponent(name)}`;
+          const planned = targetOf(folder, folderUrl, name, fileUrl);
+          if (planned === null) continue; // resolved from its URL instead
+          known += 1;
+          expect([fileUrl, planned]).toEqual([fileUrl, targetOfUrl(fileUrl)]);
+        }
+      }
+    }
+    expect(known).toBeGreaterThan(50);
   });
 });

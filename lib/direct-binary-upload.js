@@ -229,14 +229,15 @@ class DirectBinaryUpload extends EventEmitter {
   }
 
   /**
-   * Steps 3–5 of compat.md §4.1: validate, pre-validate, transfer. With
+   * Steps 3–5 of compat.md §4.1: validate, pre-validate, transfer.
+   * `planned` (FileSystemUpload's own files, built from checked parts) has
+   * each file's target where plan() knew it, else null. With
    * `ready` (FileSystemUpload's folders), the call is prepared meanwhile and
    * goes on only once it resolves true; false (cancelled) ends it with the
    * result untouched, a rejection rejects it.
    * @private
    */
-  async transfer(call, options, files, result, { planned = false, ready = null } = {}) {
-    // FileSystemUpload's own files (`planned`) are built from checked parts.
+  async transfer(call, options, files, result, { planned = null, ready = null } = {}) {
     if (!planned && !files.every(hasRequiredFields)) {
       result.addError(new UploadError(MISSING_FIELDS, ErrorCodes.INVALID_OPTIONS));
       return;
@@ -247,7 +248,8 @@ class DirectBinaryUpload extends EventEmitter {
       if (!planned) files.forEach(checkUploadFile);
       if (files.some((file) => !file.fileUrl)) checkUrl(options.getUrl(), 'url');
       const targetOf = targetResolver();
-      targets = files.map((file) => targetOf(file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`));
+      targets = files.map((file, i) => (planned && planned[i])
+        || targetOf(file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`));
     } catch (err) {
       result.addError(UploadError.fromError(err));
       return;

@@ -9,6 +9,7 @@ const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
 const { folderOptions } = require('./http-options');
 const { namer } = require('./default-naming');
+const { plannedTargets } = require('./targets');
 const { randomUUID } = require('crypto');
 const { checkFileSystemOptions, checkTransferOptions, checkUrl, toNumber } = require('./validate');
 
@@ -97,7 +98,7 @@ class FileSystemUpload extends DirectBinaryUpload {
     if (walked.error) throw UploadError.fromNative(walked.error);
     for (const warning of walked.warnings) this.logger.warn(warning);
 
-    const { directories, files } = await this.plan(options, targetFolder, walked.walked);
+    const { directories, files, targets } = await this.plan(options, targetFolder, walked.walked);
     this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${directories.length} directories, ${files.length} files. Encountered ${walked.warnings.length} filesystem-related errors.`);
 
     let totalSize = 0;
@@ -112,7 +113,7 @@ class FileSystemUpload extends DirectBinaryUpload {
     if (files.length) {
       this.logger.info(`Uploading ${files.length} files`);
       // Each file was built by plan() from checked options and the walk.
-      await this.transfer(call, options, files, result, { planned: true, ready });
+      await this.transfer(call, options, files, result, { planned: targets, ready });
     }
     if (!(await ready)) return this.cancelledBeforeTransfer(result, start);
     if (!files.length) this.logger.info('No files found in provided paths, skipping upload.');
@@ -201,13 +202,19 @@ class FileSystemUpload extends DirectBinaryUpload {
 
     const directories = [];
     const files = [];
+    // Each file's target as its URL parses, known here without parsing it.
+    const targets = [];
+    const targetOf = plannedTargets();
     const pushFile = (parentRemote, localPath, size, name) => {
+      const folderUrl = encodedParent(parentRemote);
+      const fileUrl = `${folderUrl}${encodeURIComponent(name)}`;
       files.push({
         ...fileOptions,
-        fileUrl: `${encodedParent(parentRemote)}${encodeURIComponent(name)}`,
+        fileUrl,
         filePath: localPath,
         fileSize: size,
       });
+      targets.push(targetOf(parentRemote, folderUrl, name, fileUrl));
     };
     // A promise only when a custom processor has to be awaited.
     const addFile = (parentRemote, localPath, size) => {
@@ -241,7 +248,7 @@ class FileSystemUpload extends DirectBinaryUpload {
         if (pending) await pending;
       }
     }
-    return { directories, files };
+    return { directories, files, targets };
   }
 }
 

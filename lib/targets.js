@@ -74,4 +74,33 @@ function targetResolver() {
   };
 }
 
-module.exports = { targetOfUrl, targetResolver };
+/**
+ * Targets of file URLs built from a decoded folder path and a node name, as
+ * `${folderUrl}${encodeURIComponent(name)}` (FileSystemUpload's plan): when
+ * the folder URL parses back to that path, the target is that path and name
+ * as they are, with no URL to parse. Otherwise `null`: the URL is then
+ * resolved like any other (and refused, if it must be, where any is).
+ */
+function plannedTargets() {
+  const folders = new Map();
+  const roundTrips = (folderPath, folderUrl) => {
+    let same = folders.get(folderPath);
+    if (same === undefined) {
+      try {
+        same = targetOfUrl(`${folderUrl}x`).targetFile === `${folderPath}/x`;
+      } catch (err) {
+        same = false;
+      }
+      folders.set(folderPath, same);
+    }
+    return same;
+  };
+  return (folderPath, folderUrl, name, fileUrl) => {
+    // A dot segment or a '/' in the name would be read as path structure.
+    const plain = name.length > 0 && name !== '.' && name !== '..' && !name.includes('/');
+    if (!plain || !roundTrips(folderPath, folderUrl)) return null;
+    return { fileUrl, targetFile: `${folderPath}/${name}`, targetFolder: folderPath, fileName: name };
+  };
+}
+
+module.exports = { targetOfUrl, targetResolver, plannedTargets };
