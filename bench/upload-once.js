@@ -4,10 +4,10 @@
 // One benchmark run as a whole Node process: load the library (reference or
 // ours), upload a folder with FileSystemUpload (deep), and print one JSON
 // line with what the run cost. Usage:
-//   node bench/upload-once.js <reference|ours> <local dir> <AEM folder URL>
+//   node bench/upload-once.js <reference|ours> <local dir> <AEM folder URL> [maxConcurrent]
 
 const started = process.hrtime.bigint();
-const [which, dir, url] = process.argv.slice(2);
+const [which, dir, url, maxConcurrent] = process.argv.slice(2);
 const loadStart = process.hrtime.bigint();
 const lib = which === 'reference' ? require('@adobe/aem-upload') : require('..');
 const loadMs = Number(process.hrtime.bigint() - loadStart) / 1e6;
@@ -18,6 +18,7 @@ async function main() {
     .withDeepUpload(true)
     .withMaxUploadFiles(1000000)
     .withHttpOptions({ headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` } });
+  if (maxConcurrent) options.withMaxConcurrent(Number(maxConcurrent));
   const upload = new lib.FileSystemUpload();
   const uploadStart = process.hrtime.bigint();
   const result = await upload.upload(options, [dir]);
