@@ -80,21 +80,38 @@ pub enum FaultRecord {
     Other { kind: &'static str },
 }
 
+/// One request of the bounded log. Method and header names are kept as
+/// hyper's values (standard ones cost no allocation: thousands of requests a
+/// second pass through here) and written out as text when the log is read.
+/// The path is copied: a `Uri` kept here would pin the connection's read
+/// buffer, which hyper could then not reuse.
 #[derive(Clone, Debug, Serialize)]
 pub struct LoggedRequest {
-    pub method: String,
+    #[serde(serialize_with = "as_str")]
+    pub method: hyper::Method,
+    /// Only the path: the query holds signatures.
     pub path: String,
     pub route: &'static str,
-    pub headers: Vec<String>,
+    #[serde(serialize_with = "names")]
+    pub headers: Vec<hyper::header::HeaderName>,
     /// 0 when the connection was dropped unanswered.
     pub status: u16,
     pub ms: f64,
 }
 
+fn as_str<S: serde::Serializer>(method: &hyper::Method, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(method.as_str())
+}
+
+fn names<S: serde::Serializer>(names: &[hyper::header::HeaderName], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(names.iter().map(hyper::header::HeaderName::as_str))
+}
+
 #[derive(Default, Serialize)]
 pub struct RouteCounter {
     pub requests: u64,
-    pub statuses: BTreeMap<String, u64>,
+    /// By status code (JSON keys: "200", …).
+    pub statuses: BTreeMap<u16, u64>,
 }
 
 /// Bounded journals, reset together.
@@ -198,7 +215,7 @@ impl Context {
         let mut journal = self.journal.lock().unwrap();
         let counter = journal.counters.entry(entry.route).or_default();
         counter.requests += 1;
-        *counter.statuses.entry(entry.status.to_string()).or_default() += 1;
+        *counter.statuses.entry(entry.status).or_default() += 1;
         if limit == 0 {
             return;
         }

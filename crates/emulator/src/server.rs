@@ -71,9 +71,9 @@ fn is_transient(e: &io::Error) -> bool {
 
 async fn handle(ctx: &Arc<Context>, origin: Origin, req: Request) -> Result<crate::http::Response, DropConnection> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let mut headers: Vec<String> = req.headers().keys().map(|k| k.as_str().to_string()).collect();
+    let mut headers: Vec<_> = req.headers().keys().cloned().collect();
     headers.dedup();
     let route = match origin {
         Origin::Aem => routes::route_of(req.method(), &path),
