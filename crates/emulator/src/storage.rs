@@ -712,8 +712,8 @@ mod tests {
     #[tokio::test]
     async fn a_part_beyond_the_budget_waits_for_its_turn_instead_of_spooling() {
         let mut storage = Storage::new(StorageMode::Digest).unwrap();
-        storage.hold_budget = 25; // parts 2 (12 bytes) and 3 (13) fill it
-                                  // Neither limit runs out here.
+        // Parts 2 (12 bytes) and 3 (13) fill it; neither time limit runs out here.
+        storage.hold_budget = 25;
         (storage.hold_wait, storage.hold_stall) = (Duration::from_secs(600), Duration::from_secs(600));
         let storage = Arc::new(storage);
         let spooled = || fs::read_dir(storage.spool.path()).unwrap().count();
