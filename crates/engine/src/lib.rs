@@ -9,6 +9,7 @@
 //! [`naming`] turn local trees into target paths.
 
 pub mod buffers;
+pub mod credentials;
 mod error;
 pub mod events;
 pub mod folders;
