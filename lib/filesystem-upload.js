@@ -95,7 +95,8 @@ class FileSystemUpload extends DirectBinaryUpload {
     if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
     const maxFiles = Math.min(Math.floor(toNumber(options.getMaxUploadFiles())), 0xffffffff);
     const walked = JSON.parse(await native.walkPaths(localPaths, options.getDeepUpload(), maxFiles));
-    if (walked.error) throw UploadError.fromNative(walked.error);
+    // The walk's limits are bare-message errors in the reference too: no innerStack key.
+    if (walked.error) throw new UploadError(walked.error.message, walked.error.code, walked.error.detail || '');
     for (const warning of walked.warnings) this.logger.warn(warning);
 
     const { directories, files, targets } = await this.plan(options, targetFolder, walked.walked);

@@ -86,7 +86,8 @@ function checkUrl(url, field) {
   try {
     parsed = new URL(String(url));
   } catch (err) {
-    throw new UploadError(err.message, err.code || ErrorCodes.INVALID_OPTIONS);
+    // As Node's URL threw it, stack included (the reference's error keeps it too).
+    throw UploadError.fromError(err);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw invalid(`${field} must use http or https, got '${parsed.protocol}'`);
