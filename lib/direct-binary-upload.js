@@ -3,7 +3,7 @@
 const { EventEmitter } = require('events');
 const { randomUUID } = require('crypto');
 const path = require('path');
-const native = require('../binding');
+const native = require('./native');
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');

@@ -1,7 +1,7 @@
 'use strict';
 
 const path = require('path');
-const native = require('../binding');
+const native = require('./native');
 const DirectBinaryUpload = require('./direct-binary-upload');
 const FileSystemUploadOptions = require('./filesystem-upload-options');
 const UploadError = require('./upload-error');
