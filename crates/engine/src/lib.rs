@@ -19,6 +19,7 @@ pub mod naming;
 pub mod plan;
 mod protocol;
 pub mod redact;
+pub mod remote;
 pub mod source;
 mod stream;
 pub mod upload;
