@@ -24,6 +24,17 @@ export declare class NativeEmulator {
   configJson(): string
   /** Applies a JSON merge patch (as text); returns the new configuration as JSON text. */
   configure(patchJson: string): string
+  /**
+   * Mints service credentials registered with the emulator's IMS; options
+   * and result as JSON text (the result holds a private key and a secret).
+   */
+  createServiceCredentials(optionsJson?: string | undefined | null): string
+  /** Mints an OAuth server-to-server client; options and result as JSON text. */
+  createOauthClient(optionsJson?: string | undefined | null): string
+  /** Registers a credentials document (JSON text); returns its client id. */
+  registerCredentials(documentJson: string): string
+  /** Revokes the IMS tokens of one client, or of all; returns how many were live. */
+  revokeTokens(clientId?: string | undefined | null): number
   stop(): Promise<void>
 }
 
