@@ -7,39 +7,11 @@
 const crypto = require('crypto');
 const util = require('util');
 const { useEmulator } = require('./helpers/emulator');
-const { request, FORM, form, Aem } = require('./helpers/http');
+const { Aem } = require('./helpers/http');
+const { serviceJwt, exchangeJwt, clientCredentials } = require('./helpers/ims');
 const { DirectBinaryUpload, DirectBinaryUploadOptions } = require('..');
 
 const env = useEmulator({});
-
-const b64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-
-/** An RS256 JWT with exactly the claims protocol.md lists, signed by node:crypto. */
-function serviceJwt(integration, overrides = {}) {
-  const endpoint = integration.imsEndpoint;
-  const claims = {
-    iss: integration.org,
-    sub: integration.id,
-    aud: `${endpoint}/c/${integration.technicalAccount.clientId}`,
-    exp: Math.floor(Date.now() / 1000) + 8 * 3600,
-  };
-  for (const metascope of integration.metascopes.split(',')) claims[`${endpoint}/s/${metascope}`] = true;
-  Object.assign(claims, overrides);
-  const input = `${b64url({ alg: 'RS256', typ: 'JWT' })}.${b64url(claims)}`;
-  const signature = crypto.createSign('RSA-SHA256').update(input).sign(integration.privateKey);
-  return `${input}.${signature.toString('base64url')}`;
-}
-
-function exchange(integration, jwt) {
-  return request('POST', `${integration.imsEndpoint}/ims/exchange/jwt`, {
-    headers: FORM,
-    body: form([
-      ['client_id', integration.technicalAccount.clientId],
-      ['client_secret', integration.technicalAccount.clientSecret],
-      ['jwt_token', jwt],
-    ]),
-  });
-}
 
 test('minted service credentials: a real key and certificate, a JWT exchange, a token that uploads', async () => {
   const { emulator } = env;
@@ -54,7 +26,7 @@ test('minted service credentials: a real key and certificate, a JWT exchange, a 
   expect(certificate.checkPrivateKey(crypto.createPrivateKey(integration.privateKey))).toBe(true);
   expect(certificate.publicKey.asymmetricKeyType).toBe('rsa');
 
-  const answer = await exchange(integration, serviceJwt(integration));
+  const answer = await exchangeJwt(integration);
   expect(answer.status).toBe(200);
   const token = answer.json();
   expect(token).toEqual({ token_type: 'bearer', access_token: expect.any(String), expires_in: 86400000 });
@@ -70,7 +42,7 @@ test('minted service credentials: a real key and certificate, a JWT exchange, a 
 
   // A key that does not match the registered certificate.
   const other = emulator.createServiceCredentials({ privateKeyFormat: 'pkcs8', lineEndings: 'lf' }).integration;
-  const forged = await exchange(integration, serviceJwt({ ...integration, privateKey: other.privateKey }));
+  const forged = await exchangeJwt(integration, serviceJwt({ ...integration, privateKey: other.privateKey }));
   expect(forged.status).toBe(400);
   expect(forged.json()).toEqual({ error: 'invalid_signature', error_description: expect.any(String) });
 
@@ -91,10 +63,7 @@ test('OAuth server-to-server client, token lifetime, revocation and bad options'
     scopes: ['openid', 'AdobeID', 'aem.assets.author'],
     imsEndpoint: emulator.url,
   });
-  const grant = (secret = client.clientSecret) => request('POST', `${emulator.url}/ims/token/v3`, {
-    headers: FORM,
-    body: form([['grant_type', 'client_credentials'], ['client_id', client.clientId], ['client_secret', secret], ['scope', 'openid,AdobeID']]),
-  });
+  const grant = (secret) => clientCredentials(client, { secret, scope: 'openid,AdobeID' });
 
   emulator.configure({ ims: { tokenLifetimeSeconds: 600 } });
   const answer = await grant();
