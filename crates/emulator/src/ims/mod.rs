@@ -195,6 +195,17 @@ fn unix_seconds(t: SystemTime) -> f64 {
 }
 
 impl Ims {
+    /// The key that signs access tokens, made on first use (key generation
+    /// takes a fraction of a second: callers on an async thread may make it
+    /// on a blocking one first, see [`Ims::has_token_key`]).
+    pub fn token_key(&self) -> &KeyPair {
+        self.token_key.get_or_init(|| KeyPair::generate(2048).expect("RSA key generation works"))
+    }
+
+    pub fn has_token_key(&self) -> bool {
+        self.token_key.get().is_some()
+    }
+
     /// Registers (or adds to) a client; returns its id.
     pub fn register(&self, client: Client) -> String {
         let id = client.client_id.clone();
@@ -273,7 +284,7 @@ impl Ims {
     /// claims `id`, `type`, `client_id`, `user_id`, `as`, `created_at` and
     /// `expires_in` in ms as strings, `scope`) and records it.
     fn issue(&self, client_id: &str, user_id: &str, scope: &str, lifetime: Duration) -> Grant {
-        let key = self.token_key.get_or_init(|| KeyPair::generate(2048).expect("RSA key generation works"));
+        let key = self.token_key();
         let now = SystemTime::now();
         let created = (unix_seconds(now) * 1000.0) as u64;
         let mut header = Map::new();

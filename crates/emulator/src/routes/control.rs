@@ -50,7 +50,13 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
         }
         (Method::GET, "ims") => http::json(200, &ctx.ims.state()).into(),
         (Method::POST, "ims/service-credentials") => {
-            minted(json_body(&body).and_then(|o| ctx.create_service_credentials(&o)))
+            // RSA key generation: off the async threads.
+            let ctx = Arc::clone(ctx);
+            let document =
+                tokio::task::spawn_blocking(move || json_body(&body).and_then(|o| ctx.create_service_credentials(&o)))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+            minted(document)
         }
         (Method::POST, "ims/oauth-clients") => minted(json_body(&body).and_then(|o| ctx.create_oauth_client(&o))),
         (Method::POST, "ims/clients") => match json_body(&body).and_then(|d| ctx.register_credentials(&d)) {

@@ -63,6 +63,14 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
     if let Some(outcome) = inject_before(&decision, None).await {
         return outcome;
     }
+    if !ctx.ims.has_token_key() {
+        // The first grant makes IMS's signing key: off the async threads.
+        let ctx = Arc::clone(ctx);
+        let _ = tokio::task::spawn_blocking(move || {
+            ctx.ims.token_key();
+        })
+        .await;
+    }
     let lifetime = Duration::from_secs(ctx.config().ims.token_lifetime_seconds);
     let outcome = match endpoint {
         Endpoint::ExchangeJwt => {
