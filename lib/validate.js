@@ -10,7 +10,6 @@
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 
-const MAX_CONCURRENT = 1024;
 const MAX_RETRY_COUNT = 1000;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Visible ASCII, space and tab: what every HTTP stack accepts in a header value.
@@ -173,5 +172,4 @@ module.exports = {
   checkFileSystemOptions,
   checkUrl,
   toNumber,
-  MAX_CONCURRENT,
 };
