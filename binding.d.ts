@@ -44,6 +44,12 @@ export declare class NativeSession {
   /** Fails (EINVALIDOPTIONS-like `InvalidArg`) on an unusable proxy or CA. */
   constructor(options: NativeSessionOptions)
   /**
+   * What the origins of URL sources without a `fileSize` say: per file, in
+   * order, `{size}` or `{error}` (docs/remote-sources.md §1). Probes run up
+   * to `maxConcurrent` at once, with the call's retries and timeouts.
+   */
+  probeSources(files: string, options: NativeOptions): Promise<string>
+  /**
    * Creates folders (decoded paths, titles) in list order, parents first,
    * up to `inFlight` at a time (`folders::create_folders`): outcomes in
    * list order, ending at the first failure.
@@ -106,6 +112,16 @@ export declare class NativeWalk {
   localNames(): string
   /** Plans the walk (names, folders, targets). */
   plan(options: NativePlanOptions): Promise<NativePlan>
+  /**
+   * A JSON array of each file's path relative to what was walked (`/`
+   * separators), in walk order: what `--include`/`--exclude` match.
+   */
+  relativePaths(): string
+  /**
+   * The walk with only the files whose `keep` entry is true (walk order)
+   * and the folders above them.
+   */
+  retain(keep: Array<boolean>): NativeWalk
 }
 
 /** The default asset processor, for the part before the extension. */

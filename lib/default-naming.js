@@ -4,7 +4,7 @@
 // them, the engine names every walked file itself; only custom processors
 // are called, from JS, once per distinct local name (docs/compat.md §6).
 
-const native = require('../binding');
+const native = require('./native');
 
 /** processor function → () => the replace value it reads when it runs */
 const defaults = new WeakMap();

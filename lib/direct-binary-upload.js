@@ -3,7 +3,7 @@
 const { EventEmitter } = require('events');
 const { randomUUID } = require('crypto');
 const path = require('path');
-const native = require('../binding');
+const native = require('./native');
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
@@ -11,7 +11,7 @@ const { makeLogger } = require('./logger');
 const { sourceOf, pump } = require('./sources');
 const { sessionOptions, transferOptions } = require('./http-options');
 const {
-  checkTransferOptions, checkUploadFile, checkUrl, toNumber,
+  checkTransferOptions, checkUploadFile, checkUrl, toNumber, isUrlSource,
 } = require('./validate');
 
 const MISSING_FIELDS = 'UploadFile missing required fields. Must have one of fileName or fileUrl, fileSize, and either filePath or blob';
@@ -28,8 +28,8 @@ function cancelledError() {
 function hasRequiredFields(file) {
   return !!file
     && (file.fileName || file.fileUrl)
-    && (file.fileSize || file.fileSize === 0)
-    && (file.filePath || file.blob);
+    && (file.fileSize || file.fileSize === 0 || isUrlSource(file))
+    && (file.filePath || file.blob || isUrlSource(file));
 }
 
 // An absolute POSIX path with nothing for path.resolve to normalise (the
@@ -42,7 +42,7 @@ function resolvePath(file) {
   return resolved ? file : path.resolve(file);
 }
 
-/** The reference's record of a file in `detailedResult` (compat.md §3), keys in order. */
+/** The reference's record of a file in `detailedResult` (docs/compat.md §3), keys in order. */
 function recordOf(file, fileUrl) {
   const record = { fileUrl, fileSize: file.fileSize };
   if (file.createVersion) record.createVersion = true;
@@ -171,7 +171,7 @@ class DirectBinaryUpload extends EventEmitter {
   }
 
   /**
-   * A call that cannot start: both events, the error in the result (compat.md §4.1).
+   * A call that cannot start: both events, the error in the result (docs/compat.md §4.1).
    * @private
    */
   rejectCall(uploadId, error) {
@@ -266,13 +266,15 @@ class DirectBinaryUpload extends EventEmitter {
     }
     if (files.length === 0) return;
 
+    // URL sources without a fileSize: the origins tell (docs/remote-sources.md §1).
+    const probed = await this.probeSizes(call, files, options);
     const buffers = [];
     const nativeFiles = [];
     const payloads = [];
     for (let i = 0; i < files.length; i += 1) {
       const file = files[i];
       const [targetFile, targetFolder, fileName] = targets[i];
-      const size = Number(file.fileSize);
+      const size = probed.has(i) ? probed.get(i).size : Number(file.fileSize);
       const entry = {
         size: Number.isFinite(size) ? size : 0,
         createVersion: !!file.createVersion,
@@ -283,7 +285,13 @@ class DirectBinaryUpload extends EventEmitter {
       if (file.partHeaders) entry.partHeaders = stringMap(file.partHeaders);
       let sourceFile = '';
       let sourceFolder = '.';
-      if (file.blob) {
+      if (probed.has(i) && probed.get(i).error) {
+        entry.rejected = probed.get(i).error;
+      } else if (isUrlSource(file)) {
+        // Read by the engine from the origin; its headers go there alone.
+        entry.sourceUrl = String(file.sourceUrl);
+        if (file.sourceHeaders) entry.sourceHeaders = stringMap(file.sourceHeaders);
+      } else if (file.blob) {
         try {
           const source = await sourceOf(file.blob, size);
           if (source.stream) {
@@ -306,7 +314,7 @@ class DirectBinaryUpload extends EventEmitter {
       nativeFiles.push(entry);
       payloads.push({
         fileName,
-        fileSize: file.fileSize,
+        fileSize: probed.has(i) && !probed.get(i).error ? size : file.fileSize,
         targetFolder,
         targetFile,
         sourceFolder,
@@ -325,7 +333,9 @@ class DirectBinaryUpload extends EventEmitter {
     const addRecords = () => {
       files.forEach((file, i) => {
         const { targetFile } = payloads[i];
-        result.addRecord(targetFile, recordOf(file, fileUrls[i]));
+        const record = recordOf(file, fileUrls[i]);
+        if (probed.has(i) && !probed.get(i).error) record.fileSize = probed.get(i).size;
+        result.addRecord(targetFile, record);
         // An index, or a list of them for a target given more than once.
         const known = call.indexesByTarget.get(targetFile);
         call.indexesByTarget.set(targetFile, known === undefined ? i : [].concat(known, i));
@@ -357,6 +367,24 @@ class DirectBinaryUpload extends EventEmitter {
       }
       this.wantProgress(call, this.listenerCount('fileprogress') > 0);
     }
+  }
+
+  /**
+   * Sizes of the URL sources given without a `fileSize`, asked of their
+   * origins: index -> `{size}` or `{error}` (a native error).
+   * @private
+   */
+  async probeSizes(call, files, options) {
+    const asked = [];
+    files.forEach((file, i) => {
+      if (isUrlSource(file) && (file.fileSize === undefined || file.fileSize === null)) asked.push(i);
+    });
+    const out = new Map();
+    if (asked.length === 0) return out;
+    const spec = JSON.stringify(asked.map((i) => ({ sourceUrl: String(files[i].sourceUrl), sourceHeaders: stringMap(files[i].sourceHeaders) })));
+    const outcomes = JSON.parse(await this.sessionOf(call, options).probeSources(spec, transferOptions(options, false)));
+    asked.forEach((i, k) => out.set(i, outcomes[k]));
+    return out;
   }
 
   /** Tells a call's engine whether `fileprogress` events are wanted. @private */

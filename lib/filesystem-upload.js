@@ -1,7 +1,7 @@
 'use strict';
 
 const path = require('path');
-const native = require('../binding');
+const native = require('./native');
 const DirectBinaryUpload = require('./direct-binary-upload');
 const FileSystemUploadOptions = require('./filesystem-upload-options');
 const UploadError = require('./upload-error');
@@ -48,25 +48,45 @@ class FileSystemUpload extends DirectBinaryUpload {
     }
   }
 
+  /**
+   * Uploads what walkAndPlan() planned: the target folder chain, then the
+   * planned folders and files, as upload() does after its walk (the command
+   * line plans first, for dry runs and manifests). Resolves with the result.
+   * @private
+   */
+  async uploadPlanned(options, plan) {
+    const fsOptions = FileSystemUploadOptions.fromOptions(options);
+    checkUrl(fsOptions.getUrl(), 'url');
+    checkTransferOptions(fsOptions);
+    const result = new UploadResult(fsOptions.getUrlPrefix());
+    const call = this.beginCall(fsOptions);
+    try {
+      const chain = JSON.parse(native.folderChain(fsOptions.getTargetFolderPath()));
+      if (!(await this.createFolders(call, fsOptions, result, chain))) {
+        return this.cancelledBeforeTransfer(result, null);
+      }
+      if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
+      return await this.runPlanned(call, fsOptions, result, plan);
+    } finally {
+      this.calls.delete(call);
+    }
+  }
+
   /** @private */
   async runUpload(call, options, localPaths, result) {
-    const uploadId = randomUUID();
-    const targetFolder = options.getTargetFolderPath();
-    const chain = JSON.parse(native.folderChain(targetFolder));
+    const chain = JSON.parse(native.folderChain(options.getTargetFolderPath()));
     if (!(await this.createFolders(call, options, result, chain))) {
       return this.cancelledBeforeTransfer(result, null);
     }
-
     if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
-    const maxFiles = Math.min(Math.floor(toNumber(options.getMaxUploadFiles())), 0xffffffff);
-    const walk = await native.walkTree(localPaths, options.getDeepUpload(), maxFiles);
-    const walked = JSON.parse(walk.describe());
-    if (walked.error) throw UploadError.fromNative(walked.error);
-    for (const warning of walked.warnings) this.logger.warn(warning);
+    const plan = await this.walkAndPlan(options, localPaths);
+    this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${plan.directories.length} directories, ${plan.files.length} files. Encountered ${plan.warnings.length} filesystem-related errors.`);
+    return this.runPlanned(call, options, result, plan);
+  }
 
-    const { directories, files, targets } = await this.plan(options, targetFolder, walk);
-    this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${directories.length} directories, ${files.length} files. Encountered ${walked.warnings.length} filesystem-related errors.`);
-
+  /** Folders, then files, of a plan; fileuploadstart and fileuploadend around them. @private */
+  async runPlanned(call, options, result, { directories, files, targets }) {
+    const uploadId = randomUUID();
     let totalSize = 0;
     files.forEach((file) => { totalSize += file.fileSize; });
     const start = { uploadId, fileCount: files.length, totalSize, directoryCount: directories.length };
@@ -86,6 +106,26 @@ class FileSystemUpload extends DirectBinaryUpload {
     const json = result.toJSON();
     this.emit('fileuploadend', { ...start, result: json });
     return json;
+  }
+
+  /**
+   * Walks `localPaths` and names what it found (no request): the folders to
+   * create, the files with their target URLs, and each file's decoded target
+   * where known. `filter(relativePath)`, when given, keeps only matching files
+   * (their path relative to the walked folder, or a lone file's name) and the
+   * folders above them. Used by upload() and by the command line.
+   * @private
+   */
+  async walkAndPlan(options, localPaths, { filter, maxFiles } = {}) {
+    const cap = maxFiles === undefined ? toNumber(options.getMaxUploadFiles()) : maxFiles;
+    let walk = await native.walkTree(localPaths, options.getDeepUpload(), Math.min(Math.floor(cap), 0xffffffff));
+    const walked = JSON.parse(walk.describe());
+    // The walk's limits are bare-message errors in the reference too: no innerStack key.
+    if (walked.error) throw new UploadError(walked.error.message, walked.error.code, walked.error.detail || '');
+    for (const warning of walked.warnings) this.logger.warn(warning);
+    if (filter) walk = walk.retain(JSON.parse(walk.relativePaths()).map((relative) => !!filter(relative)));
+    const planned = await this.plan(options, options.getTargetFolderPath(), walk);
+    return { ...planned, warnings: walked.warnings };
   }
 
   /** @private */

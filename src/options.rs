@@ -120,6 +120,7 @@ impl From<&NativeSessionOptions> for ClientOptions {
             accept_invalid_certs: !options.reject_unauthorized,
             ca_pem: options.ca.iter().flatten().map(|c| c.as_bytes().to_vec()).collect(),
             proxy: options.proxy.clone(),
+            ..ClientOptions::default()
         }
     }
 }

@@ -176,6 +176,24 @@ impl NativeWalk {
     }
 }
 
+#[napi]
+impl NativeWalk {
+    /// A JSON array of each file's path relative to what was walked (`/`
+    /// separators), in walk order: what `--include`/`--exclude` match.
+    #[napi]
+    pub fn relative_paths(&self) -> napi::Result<String> {
+        Ok(serde_json::to_string(&self.walked()?.relative_paths()).expect("paths serialise"))
+    }
+
+    /// The walk with only the files whose `keep` entry is true (walk order)
+    /// and the folders above them.
+    #[napi]
+    pub fn retain(&self, keep: Vec<bool>) -> napi::Result<NativeWalk> {
+        let kept = self.walked()?.retain_files(|n| keep.get(n).copied().unwrap_or(false));
+        Ok(NativeWalk { walked: Ok(Arc::new(kept)), deep: self.deep })
+    }
+}
+
 impl NativeWalk {
     fn walked(&self) -> napi::Result<&WalkResult> {
         self.walked.as_deref().map_err(|e| invalid(e.message()))

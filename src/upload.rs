@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aem_upload_engine::events::Event;
+use aem_upload_engine::remote::RemoteSource;
 use aem_upload_engine::source::{Source, StreamFeed, StreamSource};
 use aem_upload_engine::upload::{Cancel, Upload, UploadFile, UploadOptions};
 use aem_upload_engine::{Error as EngineError, ErrorCode};
@@ -45,6 +46,10 @@ struct FileSpec {
     rejected: Option<NativeError>,
     /// The bytes come from a stream JS pushes with `push()` after a `wanted` event.
     stream: Option<bool>,
+    /// The bytes come from this http(s) URL (docs/remote-sources.md).
+    source_url: Option<String>,
+    /// Headers for the origin only.
+    source_headers: Option<HashMap<String, String>>,
 }
 
 /// An event of an upload call. `kind`: start, progress, end, error,
@@ -251,15 +256,32 @@ pub fn start_upload(
     if targets.len() != files.len() {
         return Err(invalid("a target is needed for every file"));
     }
+    // One origin client for the call's URL sources, made only if there are any.
+    let origin = match files.iter().any(|f| f.source_url.is_some()) {
+        true => Some(session.origin()?),
+        false => None,
+    };
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
     let mut feeds = HashMap::new();
     let files = files
         .into_iter()
         .zip(targets)
         .enumerate()
-        .map(|(index, (f, target))| {
-            let source = match (f.buffer_index, f.file_path) {
+        .map(|(index, (mut f, target))| {
+            let source = match (f.buffer_index, f.file_path.take()) {
                 _ if f.rejected.is_some() => Source::Bytes(Bytes::new()),
+                _ if f.source_url.is_some() => {
+                    let origin = Arc::clone(origin.as_ref().expect("made for URL sources"));
+                    let headers: Vec<(String, String)> =
+                        f.source_headers.take().unwrap_or_default().into_iter().collect();
+                    match RemoteSource::new(origin, f.source_url.as_deref().unwrap_or_default(), &headers) {
+                        Ok(remote) => Source::Url(remote),
+                        Err(error) => {
+                            f.rejected = Some(NativeError::from(&error));
+                            Source::Bytes(Bytes::new())
+                        }
+                    }
+                }
                 _ if f.stream == Some(true) => {
                     let (source, feed) = StreamSource::new();
                     feeds.insert(index as u32, feed);

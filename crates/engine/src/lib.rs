@@ -23,6 +23,7 @@ pub mod naming;
 pub mod plan;
 mod protocol;
 pub mod redact;
+pub mod remote;
 pub mod session;
 pub mod source;
 mod stream;

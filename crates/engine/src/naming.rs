@@ -134,7 +134,7 @@ impl Naming {
     }
 }
 
-/// Whether a local path is skipped by the walk (compat.md §5.2).
+/// Whether a local path is skipped by the walk (docs/compat.md §5.2).
 pub fn is_skipped(path: &str) -> bool {
     let normalised = path.replace('\\', "/");
     let normalised = normalised.strip_suffix('/').unwrap_or(&normalised);

@@ -47,7 +47,7 @@ fn policy(ctx: &Context) -> RetryPolicy {
 async fn one(ctx: &Context, index: usize, name: &str, mime: &Arc<str>, cancel: &CancellationToken) -> Result<()> {
     let file = &ctx.files[index];
     ctx.want_source(index);
-    let open = OpenSource::open(&file.source, name, file.size)?;
+    let open = OpenSource::open_async(&file.source, name, file.size, &ctx.policy(), cancel).await?;
     let url = http::parse_url(&format!("{}.createasset.html", file.target.folder_url()))?;
     let chunked = file.size > CHUNK;
     let policy = policy(ctx);

@@ -66,7 +66,8 @@ fn one(ctx: &Context, index: usize) -> Result<()> {
         Source::Bytes(bytes) if bytes.len() as u64 != file.size => {
             Err(size_mismatch(name, file.size, bytes.len() as u64))
         }
-        Source::Bytes(_) | Source::Stream(_) => Ok(()),
+        // An origin is asked when its transfer starts.
+        Source::Bytes(_) | Source::Stream(_) | Source::Url(_) => Ok(()),
         // Opening (and with it the size check) proves the file readable; the
         // handle is dropped so that thousands of files hold no descriptors.
         Source::Path(_) => OpenSource::open(&file.source, name, file.size).map(drop),
