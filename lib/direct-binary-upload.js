@@ -79,6 +79,8 @@ class Call {
     this.streams = new Map();
     this.indexesByTarget = new Map();
     this.finished = new Set();
+    // A private listener of finished files and their retries (FileSystemUpload#uploadPlanned).
+    this.onSettled = null;
     // Whether the engine sends progress events (a listener exists).
     this.progressWanted = true;
   }
@@ -409,6 +411,7 @@ class DirectBinaryUpload extends EventEmitter {
         break;
       case 'end': {
         call.finished.add(event.file);
+        if (call.onSettled) call.onSettled(event.file, event.retries || 0);
         const payload = withMime();
         result.setFileResult(base.targetFile, payload);
         this.emitFileEvent('fileend', payload);
@@ -416,6 +419,7 @@ class DirectBinaryUpload extends EventEmitter {
       }
       case 'error': {
         call.finished.add(event.file);
+        if (call.onSettled) call.onSettled(event.file, event.retries || 0);
         const payload = { ...withMime(), errors: [UploadError.fromNative(event.error)] };
         result.setFileResult(base.targetFile, payload);
         this.emitFileEvent('fileerror', payload);
@@ -423,6 +427,7 @@ class DirectBinaryUpload extends EventEmitter {
       }
       case 'cancelled': {
         call.finished.add(event.file);
+        if (call.onSettled) call.onSettled(event.file, event.retries || 0);
         const payload = { ...withMime(), errors: [cancelledError()] };
         result.setFileResult(base.targetFile, payload);
         this.emitFileEvent('filecancelled', payload);

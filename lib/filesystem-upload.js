@@ -52,14 +52,18 @@ class FileSystemUpload extends DirectBinaryUpload {
    * Uploads what walkAndPlan() planned: the target folder chain, then the
    * planned folders and files, as upload() does after its walk (the command
    * line plans first, for dry runs and manifests). Resolves with the result.
+   * `onSettled(index, retries)`, when given, hears of each file of the plan
+   * that finished (uploaded, failed or cancelled) and how many of its
+   * requests' attempts were retried: what a report needs beyond the events.
    * @private
    */
-  async uploadPlanned(options, plan) {
+  async uploadPlanned(options, plan, { onSettled } = {}) {
     const fsOptions = FileSystemUploadOptions.fromOptions(options);
     checkUrl(fsOptions.getUrl(), 'url');
     checkTransferOptions(fsOptions);
     const result = new UploadResult(fsOptions.getUrlPrefix());
     const call = this.beginCall(fsOptions);
+    call.onSettled = onSettled;
     try {
       const chain = JSON.parse(native.folderChain(fsOptions.getTargetFolderPath()));
       if (!(await this.createFolders(call, fsOptions, result, chain))) {

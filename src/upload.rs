@@ -79,6 +79,9 @@ struct EventRecord {
     retry_errors: Option<Vec<NativeError>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<NativeError>>,
+    /// Retried attempts of a finished file's requests (end, error, cancelled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retries: Option<u32>,
 }
 
 impl EventRecord {
@@ -94,6 +97,7 @@ impl EventRecord {
             total_time: None,
             retry_errors: None,
             errors: None,
+            retries: None,
         }
     }
 
@@ -109,11 +113,17 @@ impl From<Event> for EventRecord {
             Event::FileProgress { file, transferred, mime_type } => {
                 EventRecord { transferred: Some(transferred), ..EventRecord::file("progress", file, Some(mime_type)) }
             }
-            Event::FileEnd { file, mime_type } => EventRecord::file("end", file, Some(mime_type)),
-            Event::FileError { file, error, mime_type } => {
-                EventRecord { error: Some((&error).into()), ..EventRecord::file("error", file, mime_type) }
+            Event::FileEnd { file, mime_type, retries } => {
+                EventRecord { retries: Some(retries), ..EventRecord::file("end", file, Some(mime_type)) }
             }
-            Event::FileCancelled { file, mime_type } => EventRecord::file("cancelled", file, mime_type),
+            Event::FileError { file, error, mime_type, retries } => EventRecord {
+                error: Some((&error).into()),
+                retries: Some(retries),
+                ..EventRecord::file("error", file, mime_type)
+            },
+            Event::FileCancelled { file, mime_type, retries } => {
+                EventRecord { retries: Some(retries), ..EventRecord::file("cancelled", file, mime_type) }
+            }
             Event::FileSkipped { file, mime_type } => EventRecord::file("skipped", file, Some(mime_type)),
             Event::SourceWanted { file } => EventRecord::file("wanted", file, None),
             Event::Log { level, message } => {

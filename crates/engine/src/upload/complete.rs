@@ -10,6 +10,7 @@ use crate::protocol::{check_complete_answer, FileInit};
 use crate::Result;
 
 use super::context::Context;
+use super::report::FilesTrace;
 
 /// How long a complete already sent may still answer after a cancel: long
 /// enough for AEM on a normal day, short enough that a cancel settles within
@@ -31,7 +32,11 @@ pub(super) async fn complete(
     };
     let form = form(ctx, index, init, duration_ms);
     let policy = ctx.policy().with_cancel_grace(CANCEL_GRACE);
-    let answer = ctx.session.post_form(&init.complete_url, form, &policy, cancel, ctx).await.map_err(|f| f.error)?;
+    let answer = ctx
+        .session
+        .post_form(&init.complete_url, form, &policy, cancel, &FilesTrace { ctx, files: &[index] })
+        .await
+        .map_err(|f| f.error)?;
     check_complete_answer(&answer.body)
 }
 

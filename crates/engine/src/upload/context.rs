@@ -1,7 +1,7 @@
 //! What every step of a call shares: its files and their state, the AEM
 //! session and the blob path, the limits, the event sink and the journal.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
@@ -23,6 +23,8 @@ pub(super) struct FileState {
     pub started: AtomicBool,
     pub done: AtomicBool,
     pub transferred: AtomicU64,
+    /// Failed attempts of its requests that were retried.
+    pub retries: AtomicU32,
 }
 
 /// One call's shared context.

@@ -15,6 +15,7 @@ use crate::source::OpenSource;
 use crate::Result;
 
 use super::context::Context;
+use super::report::FilesTrace;
 
 /// Chunk size of the create-asset servlet.
 pub const CHUNK: u64 = 10 * 1024 * 1024;
@@ -80,7 +81,7 @@ async fn one(ctx: &Context, index: usize, name: &str, mime: &Arc<str>, cancel: &
             headers.insert("x-chunked-total-size", HeaderValue::from(file.size));
         }
         let request = Request::with_bytes(Method::POST, &url, headers, body);
-        ctx.session.send(request, &policy, cancel, ctx).await.map_err(|f| f.error)?;
+        ctx.session.send(request, &policy, cancel, &FilesTrace { ctx, files: &[index] }).await.map_err(|f| f.error)?;
         offset = end;
         ctx.progress(index, offset, mime);
     }

@@ -10,6 +10,7 @@ use crate::protocol::{parse_initiate_answer, FileInit, InitiateAnswer};
 use crate::{Error, ErrorCode, Result};
 
 use super::context::Context;
+use super::report::FilesTrace;
 
 /// Files per initiate request.
 pub const MAX_BATCH: usize = 100;
@@ -67,10 +68,11 @@ pub(super) async fn batch(ctx: &Context, batch: &[usize]) -> BatchOutcome {
     // Aborted when every file of the batch is cancelled (cancelFile), not only the call.
     let all_cancelled = futures_util::future::join_all(live.iter().map(|&i| ctx.cancel.file(i).cancelled()));
     let policy = ctx.policy();
+    let trace = FilesTrace { ctx, files: batch };
     let answer = tokio::select! {
         biased;
         _ = all_cancelled => return BatchOutcome::Cancelled,
-        answer = ctx.session.post_form(&url, body, &policy, ctx.cancel.call(), ctx) => answer,
+        answer = ctx.session.post_form(&url, body, &policy, ctx.cancel.call(), &trace) => answer,
     };
     let answer = match answer {
         Ok(answer) => answer,

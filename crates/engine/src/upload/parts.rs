@@ -15,6 +15,7 @@ use crate::source::OpenSource;
 use crate::Error;
 
 use super::context::Context;
+use super::report::FilesTrace;
 
 pub(super) enum PartsError {
     /// Blob storage answered 403: the URLs expired or were refused.
@@ -92,7 +93,7 @@ async fn put(
     // An expired URL stays expired: a 403 goes straight to a fresh initiate.
     let policy = ctx.policy().with_final_status(StatusCode::FORBIDDEN);
     let body = Box::new(|activity: &http::Activity| part.body(activity));
-    let result = ctx.blobs.put(uri, headers, body, &policy, cancel, ctx).await;
+    let result = ctx.blobs.put(uri, headers, body, &policy, cancel, &FilesTrace { ctx, files: &[index] }).await;
     match result {
         Ok(_) => Ok(()),
         Err(failure) => match part.fault() {

@@ -82,7 +82,7 @@ impl Context {
                 LogLevel::Info,
                 format!("Upload COMPLETE '{}': {} bytes", self.target_name(index), self.files[index].size),
             );
-            self.emit(Event::FileEnd { file: index, mime_type });
+            self.emit(Event::FileEnd { file: index, mime_type, retries: self.retries_of(index) });
         }
     }
 
@@ -92,13 +92,13 @@ impl Context {
         }
         if self.claim_terminal(index) {
             self.log(LogLevel::Error, format!("Upload FAILED '{}': '{}'", self.target_name(index), error.message()));
-            self.emit(Event::FileError { file: index, error, mime_type });
+            self.emit(Event::FileError { file: index, error, mime_type, retries: self.retries_of(index) });
         }
     }
 
     pub fn cancelled(&self, index: usize, mime_type: Option<Arc<str>>) {
         if self.claim_terminal(index) {
-            self.emit(Event::FileCancelled { file: index, mime_type });
+            self.emit(Event::FileCancelled { file: index, mime_type, retries: self.retries_of(index) });
         }
     }
 }
@@ -119,5 +119,35 @@ impl Trace for Context {
 
     fn logged(&self, line: String) {
         self.log(LogLevel::Debug, line);
+    }
+}
+
+/// The requests of some files (one, or an initiate's batch): their retries
+/// are counted per file for the report, and reported as the call's too.
+pub(super) struct FilesTrace<'a> {
+    pub ctx: &'a Context,
+    pub files: &'a [usize],
+}
+
+impl Trace for FilesTrace<'_> {
+    fn retried(&self, error: &Error) {
+        for &index in self.files {
+            self.ctx.state[index].retries.fetch_add(1, Ordering::Relaxed);
+        }
+        self.ctx.retried(error);
+    }
+
+    fn logging(&self) -> bool {
+        self.ctx.logging()
+    }
+
+    fn logged(&self, line: String) {
+        self.ctx.logged(line)
+    }
+}
+
+impl Context {
+    fn retries_of(&self, index: usize) -> u32 {
+        self.state[index].retries.load(Ordering::Relaxed)
     }
 }
