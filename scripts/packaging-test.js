@@ -88,7 +88,7 @@ function main() {
       assert.throws(() => sh('cargo', ['--version'], { env }), 'cargo must not be reachable');
       fs.mkdirSync(project);
       fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'packaging-probe', version: '1.0.0', private: true }));
-      sh('npm', ['install', '--no-audit', '--no-fund', '--offline', ...tarballs.map((t) => t.file)], { cwd: project, env });
+      sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs.map((t) => t.file)], { cwd: project, env });
       // Types for the TypeScript check come from this repository's install, as a user's own @types/node would.
       for (const dep of ['@types/node', 'undici-types']) {
         fs.cpSync(path.join(ROOT, 'node_modules', dep), path.join(project, 'node_modules', dep), { recursive: true });

@@ -274,7 +274,7 @@ impl<'de> Deserialize<'de> for DirectBinary {
     }
 }
 
-/// Part-size presets of the real backend generations (protocol.md §7).
+/// Part-size presets of the real backend generations (docs/protocol.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {

@@ -15,7 +15,7 @@ use crate::ims::{self, Ims};
 use crate::signing::Signer;
 use crate::storage::Storage;
 
-/// The strict checks of protocol.md §11.
+/// The strict checks of docs/protocol.md §11.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ViolationKind {

@@ -1,4 +1,4 @@
-//! `/_emulator/…`: inspection and control, no auth (protocol.md §11).
+//! `/_emulator/…`: inspection and control, no auth (docs/protocol.md §11).
 
 use std::sync::Arc;
 

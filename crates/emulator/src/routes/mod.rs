@@ -151,7 +151,7 @@ pub fn path_before(path: &str, selector: &str) -> Option<String> {
     http::decode_path(path.strip_suffix(selector)?)
 }
 
-/// Characters a client must not send in an asset name (compat.md §7), and `/`.
+/// Characters a client must not send in an asset name (docs/compat.md §7), and `/`.
 pub fn has_forbidden_char(name: &str) -> bool {
     name.chars().any(|c| matches!(c, '/' | '[' | ']' | '{' | '}' | '&' | ':' | '\\' | '?' | '#' | '|' | '*' | '%'))
 }
