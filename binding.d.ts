@@ -207,6 +207,12 @@ export interface NativeImsOptions {
   retryDelay?: number
   /** Idle timeout of an attempt in ms (default 60000). */
   timeout?: number
+  /** An HTTP(S) proxy URL for IMS requests. */
+  proxy?: string
+  /** Extra PEM root certificates. */
+  ca?: Array<string>
+  /** `false` accepts invalid TLS certificates (default true). */
+  rejectUnauthorized?: boolean
 }
 
 /** The options of an upload call (validated by JS, not yet converted). */

@@ -263,4 +263,13 @@ describe('against an independent IMS', () => {
     expect(error).toMatchObject({ code: 'ENOTAUTHORIZED', message: expect.stringContaining('invalid_client') });
     expectClean(seen(error));
   });
+
+  test('IMS unreachable or misconfigured: a clear error after the retries, no secret', async () => {
+    const closed = auth.oauthServerToServer({ clientId: 's2s', clientSecret: SECRET, scopes: 'openid', imsEndpoint: 'http://127.0.0.1:9', retryCount: 1, retryDelay: 1 });
+    const error = await closed.headers().catch((e) => e);
+    expect(error).toMatchObject({ code: 'ECONNREFUSED', message: expect.stringContaining('Failed to reach IMS at http://127.0.0.1:9') });
+    const badProxy = auth.oauthServerToServer({ clientId: 's2s', clientSecret: SECRET, scopes: 'openid', imsEndpoint: imsUrl, proxy: '::not a proxy' });
+    await expect(badProxy.headers()).rejects.toMatchObject({ code: 'EINVALIDOPTIONS', message: expect.stringContaining('Invalid proxy') });
+    expectClean(seen(error, closed, badProxy));
+  });
 });

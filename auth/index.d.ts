@@ -19,6 +19,12 @@ export interface ImsOptions {
   retryDelay?: number
   /** Idle timeout of one IMS request in ms (default 60000). */
   timeout?: number
+  /** An HTTP(S) proxy for IMS requests (uploads take theirs from `httpOptions.agent`). */
+  proxy?: string | URL
+  /** Extra root certificates (PEM) for IMS. */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** `false` accepts invalid TLS certificates from IMS (default true). */
+  rejectUnauthorized?: boolean
 }
 
 /** The Developer Console's service credentials: the download, or its `integration` object. */

@@ -92,11 +92,20 @@ function imsOptions(opts = {}) {
   };
   const endpoint = opts.imsEndpoint;
   if (endpoint !== undefined && endpoint !== null && typeof endpoint !== 'string') throw invalid('imsEndpoint must be a string');
+  let { proxy, ca } = opts;
+  if (proxy && typeof proxy === 'object') proxy = proxy.href || String(proxy);
+  if (proxy !== undefined && proxy !== null && typeof proxy !== 'string') throw invalid('proxy must be a URL');
+  if (ca !== undefined && ca !== null) {
+    ca = (Array.isArray(ca) ? ca : [ca]).map((c) => (Buffer.isBuffer(c) ? c.toString('utf8') : String(c)));
+  }
   return {
     imsEndpoint: endpoint || undefined,
     retryCount: number(opts.retryCount, 'retryCount'),
     retryDelay: number(opts.retryDelay, 'retryDelay'),
     timeout: number(opts.timeout, 'timeout'),
+    proxy: proxy || undefined,
+    ca: ca || undefined,
+    rejectUnauthorized: opts.rejectUnauthorized === false ? false : undefined,
   };
 }
 
@@ -119,7 +128,8 @@ function bearer(token) {
 /**
  * Service credentials (the Developer Console JSON: a path, JSON text or the
  * parsed object, wrapped or the bare `integration`), exchanged at IMS.
- * @param {object} [opts] `imsEndpoint` (overrides the file's), `retryCount`, `retryDelay`, `timeout` (ms)
+ * @param {object} [opts] `imsEndpoint` (overrides the file's), `retryCount`, `retryDelay`, `timeout` (ms),
+ *   `proxy`, `ca`, `rejectUnauthorized` (how IMS is reached)
  */
 function serviceCredentials(source, opts) {
   const text = sourceText(source, 'serviceCredentials(): source');

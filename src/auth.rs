@@ -27,6 +27,12 @@ pub struct NativeImsOptions {
     pub retry_delay: Option<f64>,
     /// Idle timeout of an attempt in ms (default 60000).
     pub timeout: Option<f64>,
+    /// An HTTP(S) proxy URL for IMS requests.
+    pub proxy: Option<String>,
+    /// Extra PEM root certificates.
+    pub ca: Option<Vec<String>>,
+    /// `false` accepts invalid TLS certificates (default true).
+    pub reject_unauthorized: Option<bool>,
 }
 
 /// The engine's IMS options from the factory's (defaults where absent).
@@ -44,6 +50,9 @@ fn ims_options(options: Option<NativeImsOptions>) -> ImsOptions {
     if let Some(n) = whole(options.timeout).filter(|n| *n > 0.0) {
         ims.idle_timeout = Some(Duration::from_millis(n as u64));
     }
+    ims.connect.proxy = options.proxy.filter(|p| !p.is_empty());
+    ims.connect.ca_pem = options.ca.iter().flatten().map(|c| c.as_bytes().to_vec()).collect();
+    ims.connect.accept_invalid_certs = options.reject_unauthorized == Some(false);
     ims
 }
 
