@@ -9,6 +9,24 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** One provider; shared by every call it is given to. */
+export declare class NativeAuth {
+  static basic(username: string, password: string): NativeAuth
+  /** A token, the Developer Console's JSON download, or a path to it. */
+  static bearer(source: string): NativeAuth
+  /** A path or the JSON text; bad material fails at the first use. */
+  static serviceCredentials(source: string, options?: NativeImsOptions | undefined | null): NativeAuth
+  static oauthServerToServer(clientId: string, clientSecret: string, scopes: Array<string>, options?: NativeImsOptions | undefined | null): NativeAuth
+  /** `fetch(reason)` resolves to `{"token", "expiresAt"}` or `{"error", "code"}` as JSON. */
+  static tokenProvider(fetch: (reason: string) => Promise<string>): NativeAuth
+  /** `basic`, `bearer`, `serviceCredentials`, `oauthServerToServer` or `tokenProvider`. */
+  get kind(): string
+  /** Public identifiers only (a user name, a client id), as JSON. */
+  publicJson(): string
+  /** The `Authorization` value now (fetching or refreshing a token as needed). */
+  authorization(): Promise<NativeAuthorization>
+}
+
 /** A running emulator. */
 export declare class NativeEmulator {
   /** The AEM origin. */
@@ -52,8 +70,12 @@ export declare class NativePlan {
  * has its own cancel.
  */
 export declare class NativeSession {
-  /** Fails (EINVALIDOPTIONS-like `InvalidArg`) on an unusable proxy or CA. */
-  constructor(options: NativeSessionOptions)
+  /**
+   * Fails (EINVALIDOPTIONS-like `InvalidArg`) on an unusable proxy or CA.
+   * With `auth` (`withAuth(provider)`), the provider authorises every AEM
+   * request instead of an `Authorization` header.
+   */
+  constructor(options: NativeSessionOptions, auth?: NativeAuth | undefined | null)
   /**
    * What the origins of URL sources without a `fileSize` say: per file, in
    * order, `{size}` or `{error}` (docs/remote-sources.md §1). Probes run up
@@ -149,6 +171,12 @@ export declare function folderChain(targetFolder: string): string
 
 export declare function isValidReplaceValue(value: string): boolean
 
+/** A header for the caller's own request, or why there is none. */
+export interface NativeAuthorization {
+  value?: string
+  error?: NativeError
+}
+
 /**
  * An engine error as data. It also crosses inside the JSON of files
  * (`rejected`, without `detail`), events, walks and targets.
@@ -178,6 +206,24 @@ export interface NativeFolderResult {
   elapsedTime: number
   retryErrors: Array<NativeError>
   error?: NativeError
+}
+
+/** How a provider reaches IMS. */
+export interface NativeImsOptions {
+  /** An IMS host, or an origin with a scheme (used as given). */
+  imsEndpoint?: string
+  /** Retries after the first attempt (default 3). */
+  retryCount?: number
+  /** Base delay in ms (default 5000). */
+  retryDelay?: number
+  /** Idle timeout of an attempt in ms (default 60000). */
+  timeout?: number
+  /** An HTTP(S) proxy URL for IMS requests. */
+  proxy?: string
+  /** Extra PEM root certificates. */
+  ca?: Array<string>
+  /** `false` accepts invalid TLS certificates (default true). */
+  rejectUnauthorized?: boolean
 }
 
 /** The options of an upload call (validated by JS, not yet converted). */

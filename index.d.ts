@@ -2,6 +2,7 @@
 // Environment knob (not an option): AEM_UPLOAD_RS_WORKERS sets the number of
 // native worker threads (default: one per core, at most four).
 import { EventEmitter } from 'events'
+import type { AuthProvider } from './auth'
 
 /** The exported error codes (as in @adobe/aem-upload). */
 export declare const DirectBinaryUploadErrorCodes: {
@@ -161,6 +162,13 @@ export declare class DirectBinaryUploadOptions {
    * (no request, no file event; their result is still reported), and each file that completes is recorded.
    */
   withJournal(journalPath: string): this
+  /**
+   * Authentication (an addition): a provider from `require('aem-upload-rs/auth')` authorises every AEM
+   * request of calls made with these options (initiate, complete, folders, create-asset), never presigned
+   * blob URLs; tokens are cached, refreshed before they expire and once on a 401. A call that also has an
+   * `Authorization` header in `httpOptions.headers` fails with EINVALIDOPTIONS. Not part of `toJSON()`.
+   */
+  withAuth(provider: AuthProvider): this
   /** The URL without trailing slashes, or '/'. */
   getUrl(): string
   /** The decoded path of the URL. */
@@ -176,6 +184,7 @@ export declare class DirectBinaryUploadOptions {
   getHttpRequestTimeout(): number
   getAbortSignal(): AbortSignal | undefined
   getJournal(): string | undefined
+  getAuth(): AuthProvider | undefined
   toJSON(): Record<string, unknown>
 }
 

@@ -80,6 +80,21 @@ class DirectBinaryUploadOptions {
     return this.journal;
   }
 
+  /**
+   * Authentication (an addition): a provider from `aem-upload-rs/auth` that
+   * authorises every AEM request of calls made with these options (never
+   * presigned blob URLs). Not part of toJSON(). Cannot be combined with an
+   * `Authorization` header in `httpOptions.headers`.
+   */
+  withAuth(provider) {
+    this.auth = provider;
+    return this;
+  }
+
+  getAuth() {
+    return this.auth;
+  }
+
   getUrl() {
     const url = String(this.options.url === undefined ? '' : this.options.url).replace(/\/+$/, '');
     return url || '/';

@@ -10,6 +10,7 @@ const UploadResult = require('./upload-result');
 const { makeLogger } = require('./logger');
 const { sourceOf, pump } = require('./sources');
 const { sessionOptions, transferOptions } = require('./http-options');
+const { nativeOf } = require('./auth');
 const {
   checkTransferOptions, checkUploadFile, checkUrl, toNumber, isUrlSource,
 } = require('./validate');
@@ -223,7 +224,10 @@ class DirectBinaryUpload extends EventEmitter {
 
   /** The call's session, made on first use; throws on an unusable proxy or CA. @private */
   sessionOf(call, options) {
-    if (!call.session) call.session = new native.NativeSession(sessionOptions(options));
+    if (!call.session) {
+      const auth = typeof options.getAuth === 'function' ? nativeOf(options.getAuth()) : undefined;
+      call.session = new native.NativeSession(sessionOptions(options), auth);
+    }
     return call.session;
   }
 

@@ -124,9 +124,24 @@ function checkTransferOptions(options) {
   if (agent !== undefined && agent !== null && typeof agent !== 'object') {
     throw invalid(`httpOptions.agent must be an object, got ${describe(agent)}`);
   }
+  checkAuth(options, httpOptions);
   const journal = typeof options.getJournal === 'function' ? options.getJournal() : undefined;
   if (journal !== undefined && journal !== null && (typeof journal !== 'string' || journal === '' || journal.includes('\0'))) {
     throw invalid(`journal must be a file path, got ${describe(journal)}`);
+  }
+}
+
+/** `withAuth(provider)`: a provider of `aem-upload-rs/auth`, and no `Authorization` header besides. */
+function checkAuth(options, httpOptions) {
+  const auth = typeof options.getAuth === 'function' ? options.getAuth() : undefined;
+  if (auth === undefined || auth === null) return;
+  // Required here, not at the top: lib/auth loads the native addon.
+  if (!require('./auth').nativeOf(auth)) {
+    throw invalid(`withAuth() takes a provider from require('aem-upload-rs/auth'), got ${describe(auth)}`);
+  }
+  const headers = httpOptions.headers || {};
+  if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization' && headers[name] !== undefined && headers[name] !== null)) {
+    throw invalid('withAuth() and an Authorization header in httpOptions.headers cannot be combined: use one of them');
   }
 }
 

@@ -4,6 +4,7 @@
 
 #![deny(clippy::all)]
 
+mod auth;
 mod emulator;
 mod error;
 mod options;
@@ -11,6 +12,7 @@ mod plan;
 mod session;
 mod upload;
 
+pub use auth::*;
 pub use emulator::*;
 pub use error::*;
 pub use options::*;

@@ -14,6 +14,7 @@ use aem_upload_engine::{Error as EngineError, ErrorCode};
 use napi_derive::napi;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::NativeAuth;
 use crate::error::{invalid, NativeError};
 use crate::options::{NativeFolderOptions, NativeOptions, NativeSessionOptions};
 
@@ -53,12 +54,18 @@ pub struct NativeFolderResult {
 #[napi]
 impl NativeSession {
     /// Fails (EINVALIDOPTIONS-like `InvalidArg`) on an unusable proxy or CA.
+    /// With `auth` (`withAuth(provider)`), the provider authorises every AEM
+    /// request instead of an `Authorization` header.
     #[napi(constructor)]
-    pub fn new(options: NativeSessionOptions) -> napi::Result<Self> {
+    pub fn new(options: NativeSessionOptions, auth: Option<&NativeAuth>) -> napi::Result<Self> {
         let connect = ClientOptions::from(&options);
         let client = Client::new(&connect).map_err(|e| invalid(e.message()))?;
         let headers: Vec<(String, String)> = options.headers.into_iter().collect();
-        Ok(NativeSession { session: Arc::new(AemSession::new(client, &headers)), cancel: CancelToken::new(), connect })
+        let mut session = AemSession::new(client, &headers);
+        if let Some(auth) = auth {
+            session = session.with_credentials(auth.provider().credentials());
+        }
+        Ok(NativeSession { session: Arc::new(session), cancel: CancelToken::new(), connect })
     }
 
     /// What the origins of URL sources without a `fileSize` say: per file, in

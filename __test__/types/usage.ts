@@ -53,3 +53,21 @@ export const fromUrl = new DirectBinaryUploadOptions().withUploadFiles([
   { fileName: 'b.jpg', sourceUrl: new URL('https://cdn.example.com/b.jpg'), fileSize: 10 },
   { fileName: 'c.jpg', fileSize: 3, blob: Buffer.from('abc'), sourceUrl: 'https://carried.along/c.jpg' },
 ])
+
+// aem-upload-rs/auth
+import * as auth from '../../auth'
+
+async function withAuthDemo(url: string): Promise<void> {
+  const providers: auth.AuthProvider[] = [
+    auth.basic('admin', 'admin'),
+    auth.bearer({ accessToken: 'x' }),
+    auth.serviceCredentials('service.json', { imsEndpoint: 'ims-na1.adobelogin.com' }),
+    auth.oauthServerToServer({ clientId: 'id', clientSecret: 's', scopes: ['openid', 'AdobeID'] }),
+    auth.tokenProvider(async ({ reason }) => ({ token: reason, expiresAt: Date.now() + 1000 })),
+  ]
+  const fromEnv = auth.fromEnv(process.env)
+  const options = new DirectBinaryUploadOptions().withUrl(url).withAuth(fromEnv || providers[0])
+  const headers: { Authorization?: string } = await providers[0].headers()
+  console.log(options.getAuth()?.kind, headers.Authorization)
+}
+void withAuthDemo

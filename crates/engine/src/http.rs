@@ -73,6 +73,12 @@ impl Client {
         })?;
         Ok(Client { inner })
     }
+
+    /// The pooled reqwest client, for callers that read the body of a
+    /// failed answer (IMS's `{error, error_description}`).
+    pub(crate) fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
 }
 
 /// Which failed answers a [`RetryPolicy`] retries, besides transport errors

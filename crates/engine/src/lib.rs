@@ -11,6 +11,7 @@
 //! [`walk::walk`] and [`tree::TreePlan`] turn local trees into folders and
 //! [`target::Target`]s without sending anything.
 
+pub mod auth;
 pub mod blob;
 pub mod buffers;
 pub mod credentials;
