@@ -215,9 +215,29 @@ pub struct Failure {
     pub retry_after: Option<Duration>,
 }
 
+impl Failure {
+    /// The failure a non-2xx answer stands for.
+    fn of(answer: &Answer) -> Failure {
+        Failure {
+            error: Error::http_status(answer.status.as_u16()),
+            status: Some(answer.status),
+            retry_after: retry_after(&answer.headers),
+        }
+    }
+}
+
 impl Client {
     /// One attempt: send, read the whole answer, fail on a non-2xx.
     pub async fn attempt(&self, send: &Request<'_>, policy: &RetryPolicy) -> std::result::Result<Answer, Failure> {
+        match self.exchange(send, policy).await {
+            Ok(answer) if answer.status.is_success() => Ok(answer),
+            Ok(answer) => Err(Failure::of(&answer)),
+            Err(error) => Err(Failure { error, status: None, retry_after: None }),
+        }
+    }
+
+    /// One attempt: send and read the whole answer, whatever its status.
+    async fn exchange(&self, send: &Request<'_>, policy: &RetryPolicy) -> Result<Answer> {
         let activity = Activity::default();
         let run = async {
             let mut headers = send.headers.clone();
@@ -248,15 +268,7 @@ impl Client {
             }
             Ok(Answer { status, headers, body: body.into() })
         };
-        match idle_timeout(run, &activity, policy.idle_timeout).await {
-            Ok(answer) if answer.status.is_success() => Ok(answer),
-            Ok(answer) => Err(Failure {
-                error: Error::http_status(answer.status.as_u16()),
-                status: Some(answer.status),
-                retry_after: retry_after(&answer.headers),
-            }),
-            Err(error) => Err(Failure { error, status: None, retry_after: None }),
-        }
+        idle_timeout(run, &activity, policy.idle_timeout).await
     }
 
     /// Sends with retries. Each retried attempt's error goes to `retried`.
@@ -268,26 +280,48 @@ impl Client {
         cancel: &CancellationToken,
         retried: &mut (dyn FnMut(&Error) + std::marker::Send),
     ) -> std::result::Result<Answer, Failure> {
+        match self.send_for_answer(send, policy, cancel, retried).await {
+            Ok(answer) if answer.status.is_success() => Ok(answer),
+            Ok(answer) => Err(Failure::of(&answer)),
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// Sends with the retries of [`Client::send`], but hands back the last
+    /// answer whatever its status (a 304 with its tag, a 412 or a 404 with
+    /// its problem details) for the caller to read; fails only when no answer
+    /// came (a transport error, a timeout, cancellation).
+    pub async fn send_for_answer(
+        &self,
+        send: &Request<'_>,
+        policy: &RetryPolicy,
+        cancel: &CancellationToken,
+        retried: &mut (dyn FnMut(&Error) + std::marker::Send),
+    ) -> std::result::Result<Answer, Failure> {
         let mut attempt = 1;
         loop {
-            let in_flight = self.attempt(send, policy);
+            let in_flight = self.exchange(send, policy);
             tokio::pin!(in_flight);
             let outcome = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => {
                     return match tokio::time::timeout(policy.cancel_grace, &mut in_flight).await {
-                        Ok(Ok(answer)) => Ok(answer),
+                        Ok(Ok(answer)) if answer.status.is_success() => Ok(answer),
                         _ => Err(cancelled_failure()),
                     };
                 }
                 outcome = &mut in_flight => outcome,
             };
-            let failure = match outcome {
-                Ok(answer) => return Ok(answer),
-                Err(failure) => failure,
+            let (answer, failure) = match outcome {
+                Ok(answer) if answer.status.is_success() => return Ok(answer),
+                Ok(answer) => {
+                    let failure = Failure::of(&answer);
+                    (Some(answer), failure)
+                }
+                Err(error) => (None, Failure { error, status: None, retry_after: None }),
             };
             if attempt >= policy.attempts || !is_retryable(&failure, policy) {
-                return Err(failure);
+                return answer.ok_or(failure);
             }
             retried(&failure.error);
             let wait = failure.retry_after.unwrap_or_else(|| policy.wait_before(attempt));
