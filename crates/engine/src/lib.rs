@@ -8,6 +8,7 @@
 //! [`folders::create_folder`] creates a folder, [`walk::walk`] and
 //! [`naming`] turn local trees into target paths.
 
+pub mod assets;
 pub mod buffers;
 pub mod credentials;
 mod error;
