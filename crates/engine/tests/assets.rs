@@ -314,7 +314,7 @@ async fn retries_survive_503_429_and_resets() {
     let client = AssetsClient::new(options).unwrap();
     assert!(matches!(client.get_metadata(&id(), None).await.unwrap(), MetadataRead::Document(_)));
     assert_eq!(count.load(Ordering::SeqCst), 4);
-    let lines = lines.lock().unwrap();
+    let lines = lines.lock().unwrap().clone();
     assert_eq!(lines.iter().filter(|l| l.starts_with("Warn") && l.contains("retrying")).count(), 3, "{lines:?}");
     assert!(lines.iter().all(|l| !l.contains("canary")), "{lines:?}");
 
