@@ -4,9 +4,11 @@
 
 #![deny(clippy::all)]
 
+mod assets;
 mod emulator;
 mod upload;
 
+pub use assets::*;
 pub use emulator::*;
 pub use upload::*;
 
