@@ -122,6 +122,8 @@ impl NativeAssetsClient {
     /// `authorize(reason)`: the JS credentials bridge (see `JsCredentials`);
     /// absent: no Authorization. `log(level, message)`: the log sink. Bad
     /// options throw a message prefixed with their code (`EINVALIDOPTIONS: …`).
+    // The function types are spelled out for napi's type generator.
+    #[allow(clippy::type_complexity)]
     #[napi(constructor)]
     pub fn new(
         options: NativeAssetsOptions,
