@@ -105,6 +105,10 @@ function clientIdOf(auth) {
  * `headers()` resolving to `{Authorization}` works: the providers of
  * aem-upload-rs/auth, or your own.
  */
+// When a provider also carries the engine's own credentials (the native
+// object of aem-upload-rs/auth), that object is the better path: token cache,
+// single-flight refresh and the 401 refresh all stay in Rust. Hand it to
+// NativeAssetsClient next to this bridge; everything else keeps using this.
 function authorizer(auth) {
   return async (reason) => {
     try {

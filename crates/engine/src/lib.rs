@@ -6,7 +6,8 @@
 //!
 //! The main entry points: [`upload::Upload`] runs one call's transfer,
 //! [`folders::create_folder`] creates a folder, [`walk::walk`] and
-//! [`naming`] turn local trees into target paths.
+//! [`naming`] turn local trees into target paths; [`assets::AssetsClient`]
+//! speaks the Assets Author API.
 
 pub mod assets;
 pub mod buffers;
