@@ -462,3 +462,20 @@ async fn asset_ids_come_from_the_nodes_json() {
     assert_eq!(client.asset_id_for_path("/content/dam/none.jpg").await.unwrap_err().code(), AssetsErrorCode::NotFound);
     assert_eq!(log.lock().unwrap()[0].header("authorization"), Some(CANARY));
 }
+
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_says_so_on_the_404_of_its_retry() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let n = Arc::clone(&count);
+    let (origin, _) = serve(move |_| match n.fetch_add(1, Ordering::SeqCst) {
+        0 => Resp { status: 0, headers: vec![], body: String::new(), reset: true },
+        _ => problem(404, "Asset not found"),
+    })
+    .await;
+    let err = client(&origin).delete_asset(&id(), false).await.unwrap_err();
+    assert_eq!(err.code(), AssetsErrorCode::NotFound);
+    assert!(err.message().contains("may have deleted it"), "{}", err.message());
+    let (origin, _) = serve(|_| problem(404, "Asset not found")).await;
+    let err = client(&origin).delete_asset(&id(), false).await.unwrap_err();
+    assert!(!err.message().contains("may have deleted it"), "{}", err.message());
+}

@@ -111,7 +111,16 @@ impl AssetsClient {
         url.set_query(Some(if force { "force=true" } else { "force=false" }));
         let call = Call::new(Method::DELETE, url, format!("DELETE {asset}"))
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        let answer = self.api.expect(&call, &[StatusCode::OK, StatusCode::NO_CONTENT, StatusCode::ACCEPTED]).await?;
+        let answer = self.api.send(&call).await?;
+        if answer.status == StatusCode::NOT_FOUND && call.retried.load(std::sync::atomic::Ordering::Relaxed) {
+            let error = AssetsError::from_answer(&call.what, &answer);
+            let message =
+                format!("{} (an earlier attempt, whose answer was lost, may have deleted it)", error.message());
+            return Err(error.with_message(message));
+        }
+        if ![StatusCode::OK, StatusCode::NO_CONTENT, StatusCode::ACCEPTED].contains(&answer.status) {
+            return Err(AssetsError::from_answer(&call.what, &answer));
+        }
         if answer.status != StatusCode::ACCEPTED {
             return Ok(Deleted::Deleted { job_id: None, location: None });
         }

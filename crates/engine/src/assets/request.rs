@@ -4,6 +4,7 @@
 //! one refresh-and-resend on a 401, and a log line per request that never
 //! shows a header value.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,11 +48,14 @@ pub(crate) struct Call {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub what: String,
+    /// Set once an attempt failed and was retried: a DELETE answered 404
+    /// then may have been done by the attempt whose answer was lost.
+    pub retried: AtomicBool,
 }
 
 impl Call {
     pub(crate) fn new(method: Method, url: Url, what: String) -> Call {
-        Call { method, url, headers: HeaderMap::new(), body: Bytes::new(), what }
+        Call { method, url, headers: HeaderMap::new(), body: Bytes::new(), what, retried: AtomicBool::new(false) }
     }
 
     pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Call {
@@ -162,6 +166,7 @@ impl Api {
         let log = self.log.clone();
         let what = call.what.as_str();
         let mut retried = |e: &crate::Error| {
+            call.retried.store(true, Ordering::Relaxed);
             if let Some(log) = &log {
                 log(LogLevel::Warn, &format!("{what}: retrying after {}", e.message()));
             }
