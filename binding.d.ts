@@ -187,6 +187,13 @@ export interface NativeOptions {
   progress?: boolean
 }
 
+/**
+ * What the origins of URL sources without a `fileSize` say: per file, in
+ * order, `{size}` or `{error}` (docs/remote-sources.md §1). Probes run up to
+ * `maxConcurrent` at once, with the call's retries and timeouts.
+ */
+export declare function probeSources(files: string, options: NativeOptions): Promise<string>
+
 /** The extension split of Node's `path.parse`: `[name, ext]`. */
 export declare function splitExtension(name: string): Array<string>
 

@@ -845,6 +845,7 @@ module.exports.defaultFolderName = nativeBinding.defaultFolderName
 module.exports.defaultNodeNames = nativeBinding.defaultNodeNames
 module.exports.isValidReplaceValue = nativeBinding.isValidReplaceValue
 module.exports.mandatoryName = nativeBinding.mandatoryName
+module.exports.probeSources = nativeBinding.probeSources
 module.exports.splitExtension = nativeBinding.splitExtension
 module.exports.startEmulator = nativeBinding.startEmulator
 module.exports.startUpload = nativeBinding.startUpload

@@ -6,7 +6,7 @@
  * section for the configuration.
  */
 
-const native = require('./binding');
+const native = require('./lib/native');
 
 /** The Authorization header for the emulator's default user (admin:admin). */
 const DEFAULT_AUTHORIZATION = `Basic ${Buffer.from('admin:admin').toString('base64')}`;

@@ -1,20 +1,24 @@
 'use strict';
 
 /**
- * The `aem-upload` command line. Commands:
- *   emulator   run a local AEM (prints one JSON ready-line, runs until SIGINT/SIGTERM)
+ * The `aem-upload` command line (docs/cli.md): argument parsing with
+ * commander; the work lives in lib/cli/ (upload, plan) and in the emulator.
+ *   upload     upload files, folders and URLs to AEM
+ *   plan       split an upload into shard manifests for several machines
+ *   emulator   run a local AEM
  */
 
 const fs = require('fs');
 const { parseArgs } = require('util');
+const { Command, CommanderError, Option } = require('commander');
+const { UsageError } = require('./cli/config');
 
-const USAGE = `Usage: aem-upload <command> [options]
+const EMULATOR_USAGE = `Usage: aem-upload emulator [options]
 
-Commands:
-  emulator    Run a local AEM emulator until SIGINT or SIGTERM.
-              Prints one JSON line {"url":...,"blobUrl":...} when ready.
+Run a local AEM emulator until SIGINT or SIGTERM.
+Prints one JSON line {"url":...,"blobUrl":...} when ready.
 
-Emulator options:
+Options:
   --port N            AEM port (default 0: a free port)
   --blob-port N       blob-storage port (default 0: a free port)
   --host ADDR         address to bind (default 127.0.0.1)
@@ -25,8 +29,8 @@ Emulator options:
   --anonymous         accept requests without credentials
   -h, --help          show this help
 `;
+const USAGE = EMULATOR_USAGE;
 
-class UsageError extends Error {}
 
 function parsePort(value, flag) {
   const port = Number(value);
@@ -85,7 +89,7 @@ function emulatorConfig(args) {
 async function runEmulator(args, io) {
   const config = emulatorConfig(args);
   if (config === null) {
-    io.stdout.write(USAGE);
+    io.stdout.write(EMULATOR_USAGE);
     return 0;
   }
   const { startEmulator } = require('../emulator');
@@ -115,28 +119,132 @@ async function runEmulator(args, io) {
   return 0;
 }
 
+const collect = (value, previous) => previous.concat([value]);
+
+const UPLOAD_HELP = `
+Sources are local files and folders (walked recursively; --no-deep for one
+level) and http(s) URLs (streamed from their origin). The target is a full
+folder URL, or a DAM path joined to AEM_URL (default TARGET_FOLDER, else
+/content/dam).
+
+Configuration: flags, then the environment, then .env in the working
+directory (or --env-file): AEM_URL, TARGET_FOLDER, AEM_USERNAME and
+AEM_PASSWORD, AEM_BEARER_TOKEN, HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+
+Exit codes: 0 every file uploaded (or skipped by the journal), 1 some files
+failed, 2 bad usage, configuration or credentials (nothing was sent),
+130 interrupted (the first Ctrl-C cancels cleanly, a second exits at once).
+
+Examples:
+  $ aem-upload upload ./photos --target /content/dam/photos
+  $ aem-upload upload https://cdn.example.com/video.mp4 --target /content/dam/videos
+  $ aem-upload upload ./archive --target /content/dam/archive --journal archive.journal --report report.json
+  $ aem-upload upload ./photos --include '*.jpg' --exclude 'drafts/**' --dry-run
+  $ aem-upload upload ./photos --json | jq -c 'select(.event == "fileerror")'
+`;
+
+const PLAN_HELP = `
+Walks once and writes DIR/shard-<i>.json manifests that split the files into
+N groups of about equal bytes (each folder's files together where possible),
+every folder listed in each. Run each shard anywhere with
+  aem-upload upload --manifest DIR/shard-<i>.json --journal shard-<i>.journal
+
+Examples:
+  $ aem-upload plan ./archive --target /content/dam/archive --shards 4 --out shards
+  $ aem-upload upload --manifest shards/shard-$JOB_COMPLETION_INDEX.json --journal shard-$JOB_COMPLETION_INDEX.journal
+`;
+
+/** Options shared by upload and plan. */
+function selectionOptions(command) {
+  return command
+    .option('-t, --target <folder>', 'target folder: a full URL, or a DAM path joined to AEM_URL')
+    .option('--include <glob>', 'upload only matching paths (relative to each source; repeatable)', collect, [])
+    .option('--exclude <glob>', 'skip matching paths (repeatable)', collect, [])
+    .option('--no-deep', 'only the first level of each folder')
+    .option('--max-files <n>', 'refuse more than N files (default: no limit)')
+    .option('--env-file <file>', 'read variables from this file instead of ./.env')
+    .option('-q, --quiet', 'no progress and no summary');
+}
+
+function program(io, exit) {
+  const cli = new Command('aem-upload')
+    .description('Upload files, folders and URLs to Adobe Experience Manager as a Cloud Service.')
+    .version(require('../package.json').version, '-V, --version')
+    .showHelpAfterError(false)
+    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
+    .exitOverride();
+
+  const upload = selectionOptions(cli.command('upload')
+    .description('Upload files, folders and URLs to an AEM folder.')
+    .argument('[source...]', 'local files and folders, http(s) URLs'))
+    .option('--user <user:password>', 'Basic authentication')
+    .option('--token <token>', 'a bearer token (e.g. a local development token)')
+    .option('--replace', 'replace existing assets')
+    .option('--create-version', 'add a version to existing assets')
+    .option('--version-label <label>', 'label of the version (with --create-version)')
+    .option('--version-comment <comment>', 'comment of the version (with --create-version)')
+    .option('--concurrency <n>', 'part uploads in flight (default 5)')
+    .option('--retries <n>', 'retries of a failed request (default 3)')
+    .option('--retry-delay <ms>', 'first wait before a retry, doubled each time (default 5000)')
+    .option('--timeout <ms>', 'fail a request when no byte moves for this long (default 60000)')
+    .option('--journal <file>', 'resume: a rerun with the same journal sends only what is not done')
+    .option('--manifest <file>', 'upload exactly the entries of a manifest written by `plan`')
+    .option('--dry-run', 'walk, name and plan; print source → target per file; send nothing')
+    .option('--json', 'NDJSON on stdout: one object per event and a final report')
+    .option('--report <file>', 'write the final report as JSON')
+    .option('--no-progress', 'no progress output')
+    .option('--ca <file>', 'trust this CA certificate (PEM) too')
+    .option('--insecure', 'do not verify TLS certificates')
+    .addHelpText('after', UPLOAD_HELP)
+    .action(async (sources, opts) => exit(await require('./cli/upload').runUpload(sources, opts, io)));
+
+  selectionOptions(cli.command('plan')
+    .description('Split an upload into shard manifests, to run on several machines.')
+    .argument('<source...>', 'local files and folders, http(s) URLs'))
+    .addOption(new Option('--shards <n>', 'number of manifests').makeOptionMandatory())
+    .addOption(new Option('--out <dir>', 'folder for shard-<i>.json').makeOptionMandatory())
+    .addHelpText('after', PLAN_HELP)
+    .action(async (sources, opts) => exit(await require('./cli/upload').runPlan(sources, opts, io)));
+
+  // Its own parser (and messages), as before commander.
+  cli.command('emulator')
+    .description('Run a local AEM emulator until SIGINT or SIGTERM (see `aem-upload emulator --help`).')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(async (args) => exit(await runEmulator(args, io)));
+
+  void upload;
+  return cli;
+}
+
 /**
  * Runs the CLI; resolves with the exit code.
  * @param {string[]} argv arguments after the program name
  */
 async function main(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
-  const [command, ...rest] = argv;
+  let code = 0;
+  const cli = program(io, (c) => { code = c; });
+  if (argv.length === 0) {
+    io.stderr.write(cli.helpInformation());
+    return 2;
+  }
+  if (argv[0] === 'help' && argv.length === 1) {
+    io.stdout.write(cli.helpInformation());
+    return 0;
+  }
   try {
-    switch (command) {
-      case 'emulator':
-        return await runEmulator(rest, io);
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        io.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command '${command}'`);
-    }
+    await cli.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version print and succeed; anything else is bad usage.
+      return err.exitCode === 0 ? 0 : 2;
+    }
     if (err instanceof UsageError || (err && err.code && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
-      io.stderr.write(`aem-upload: ${err.message}\n\n${USAGE}`);
+      const emulator = argv[0] === 'emulator';
+      io.stderr.write(`aem-upload: ${err.message}\n${emulator ? `\n${EMULATOR_USAGE}` : ''}`);
       return 2;
     }
     if (err && err.code === 'EINVALIDOPTIONS') {

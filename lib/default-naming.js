@@ -5,7 +5,7 @@
 // instead of awaiting a processor (and three native calls) per file. The
 // results are the same; only custom processors are called one by one.
 
-const native = require('../binding');
+const native = require('./native');
 
 /** processor function → () => the replace value it reads when it runs */
 const defaults = new WeakMap();

@@ -3,7 +3,7 @@
 const { EventEmitter } = require('events');
 const { randomUUID } = require('crypto');
 const path = require('path');
-const native = require('../binding');
+const native = require('./native');
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
@@ -12,7 +12,7 @@ const { sourceOf, pump } = require('./sources');
 const { targetResolver } = require('./targets');
 const { transferOptions } = require('./http-options');
 const {
-  checkTransferOptions, checkUploadFile, checkUrl, toNumber,
+  checkTransferOptions, checkUploadFile, checkUrl, toNumber, isUrlSource,
 } = require('./validate');
 
 const MISSING_FIELDS = 'UploadFile missing required fields. Must have one of fileName or fileUrl, fileSize, and either filePath or blob';
@@ -29,8 +29,8 @@ function cancelledError() {
 function hasRequiredFields(file) {
   return !!file
     && (file.fileName || file.fileUrl)
-    && (file.fileSize || file.fileSize === 0)
-    && (file.filePath || file.blob);
+    && (file.fileSize || file.fileSize === 0 || isUrlSource(file))
+    && (file.filePath || file.blob || isUrlSource(file));
 }
 
 // An absolute POSIX path with nothing for path.resolve to normalise (the
@@ -256,13 +256,15 @@ class DirectBinaryUpload extends EventEmitter {
     }
     if (files.length === 0) return;
 
+    // URL sources without a fileSize: the origins tell (docs/remote-sources.md §1).
+    const probed = await this.probeSizes(files, options);
     const buffers = [];
     const nativeFiles = [];
     const payloads = [];
     for (let i = 0; i < files.length; i += 1) {
       const file = files[i];
       const target = targets[i];
-      const size = Number(file.fileSize);
+      const size = probed.has(i) ? probed.get(i).size : Number(file.fileSize);
       const entry = {
         // As given: the engine refuses paths that would escape their folder
         // before parsing removes their dot segments.
@@ -276,7 +278,13 @@ class DirectBinaryUpload extends EventEmitter {
       if (file.partHeaders) entry.partHeaders = stringMap(file.partHeaders);
       let sourceFile = '';
       let sourceFolder = '.';
-      if (file.blob) {
+      if (probed.has(i) && probed.get(i).error) {
+        entry.rejected = probed.get(i).error;
+      } else if (isUrlSource(file)) {
+        // Read by the engine from the origin; its headers go there alone.
+        entry.sourceUrl = String(file.sourceUrl);
+        if (file.sourceHeaders) entry.sourceHeaders = stringMap(file.sourceHeaders);
+      } else if (file.blob) {
         try {
           const source = await sourceOf(file.blob, size);
           if (source.stream) {
@@ -299,7 +307,7 @@ class DirectBinaryUpload extends EventEmitter {
       nativeFiles.push(entry);
       payloads.push({
         fileName: target.fileName,
-        fileSize: file.fileSize,
+        fileSize: probed.has(i) && !probed.get(i).error ? size : file.fileSize,
         targetFolder: target.targetFolder,
         targetFile: target.targetFile,
         sourceFolder,
@@ -317,7 +325,9 @@ class DirectBinaryUpload extends EventEmitter {
     }
     const addRecords = () => {
       files.forEach((file, i) => {
-        result.addRecord(targets[i].targetFile, recordOf(file, targets[i].fileUrl));
+        const record = recordOf(file, targets[i].fileUrl);
+        if (probed.has(i) && !probed.get(i).error) record.fileSize = probed.get(i).size;
+        result.addRecord(targets[i].targetFile, record);
         // An index, or a list of them for a target given more than once.
         const known = call.indexesByTarget.get(targets[i].targetFile);
         call.indexesByTarget.set(targets[i].targetFile, known === undefined ? i : [].concat(known, i));
@@ -349,6 +359,24 @@ class DirectBinaryUpload extends EventEmitter {
       }
       this.wantProgress(call, this.listenerCount('fileprogress') > 0);
     }
+  }
+
+  /**
+   * Sizes of the URL sources given without a `fileSize`, asked of their
+   * origins: index -> `{size}` or `{error}` (a native error).
+   * @private
+   */
+  async probeSizes(files, options) {
+    const asked = [];
+    files.forEach((file, i) => {
+      if (isUrlSource(file) && (file.fileSize === undefined || file.fileSize === null)) asked.push(i);
+    });
+    const out = new Map();
+    if (asked.length === 0) return out;
+    const spec = JSON.stringify(asked.map((i) => ({ sourceUrl: String(files[i].sourceUrl), sourceHeaders: stringMap(files[i].sourceHeaders) })));
+    const outcomes = JSON.parse(await native.probeSources(spec, transferOptions(options, false)));
+    asked.forEach((i, k) => out.set(i, outcomes[k]));
+    return out;
   }
 
   /** Tells a call's engine whether `fileprogress` events are wanted. @private */

@@ -1,7 +1,7 @@
 'use strict';
 
 const path = require('path');
-const native = require('../binding');
+const native = require('./native');
 const DirectBinaryUpload = require('./direct-binary-upload');
 const FileSystemUploadOptions = require('./filesystem-upload-options');
 const UploadError = require('./upload-error');
@@ -44,6 +44,52 @@ function fileNames(walked) {
   return names;
 }
 
+/**
+ * The walk with only the files `keep(relativePath)` accepts, and only the
+ * folders above them (a folder left empty by the filter is not created).
+ */
+function filterWalk(walked, keep) {
+  const out = [];
+  for (const entry of walked) {
+    if (entry.kind === 'file') {
+      if (keep(path.basename(entry.path))) out.push(entry);
+      continue;
+    }
+    const relative = (p) => path.relative(entry.path, p).split(path.sep).join('/');
+    const files = entry.files.filter((file) => keep(relative(file.path)));
+    const needed = new Set();
+    for (const file of files) {
+      for (let d = file.parent; d >= 0 && !needed.has(d); d = entry.directories[d].parent) needed.add(d);
+    }
+    const index = new Map();
+    const directories = [];
+    entry.directories.forEach((dir, i) => {
+      if (!needed.has(i)) return;
+      index.set(i, directories.length);
+      directories.push({ ...dir, parent: dir.parent < 0 ? -1 : index.get(dir.parent) });
+    });
+    out.push({ ...entry, directories, files: files.map((f) => ({ ...f, parent: f.parent < 0 ? -1 : index.get(f.parent) })) });
+  }
+  return out;
+}
+
+/**
+ * The folders above a target folder that are created first, as the
+ * reference: '/content/dam' alone has no chain; '/content/dam/…' loses the
+ * prefix; any other path is created under /content/dam as it is.
+ */
+function targetChain(targetFolder) {
+  let trimmed = targetFolder === '/content/dam' ? '' : targetFolder;
+  if (trimmed.startsWith('/content/dam/')) trimmed = trimmed.slice('/content/dam'.length);
+  const chain = [];
+  let current = '/content/dam';
+  for (const segment of trimmed.split('/').filter((s) => s.length)) {
+    current += `/${segment}`;
+    chain.push({ path: current, title: segment });
+  }
+  return chain;
+}
+
 function encodePath(decoded) {
   return decoded.split('/').map((segment) => encodeURIComponent(segment)).join('/');
 }
@@ -74,33 +120,43 @@ class FileSystemUpload extends DirectBinaryUpload {
     }
   }
 
+  /**
+   * Uploads what walkAndPlan() planned: the target folder chain, then the
+   * planned folders and files, as upload() does after its walk (the command
+   * line plans first, for dry runs and manifests). Resolves with the result.
+   * @private
+   */
+  async uploadPlanned(options, plan) {
+    const fsOptions = FileSystemUploadOptions.fromOptions(options);
+    checkUrl(fsOptions.getUrl(), 'url');
+    checkTransferOptions(fsOptions);
+    const result = new UploadResult(fsOptions.getUrlPrefix());
+    const call = this.beginCall(fsOptions);
+    try {
+      if (!(await this.createFolders(call, fsOptions, result, targetChain(fsOptions.getTargetFolderPath())))) {
+        return this.cancelledBeforeTransfer(result, null);
+      }
+      if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
+      return await this.runPlanned(call, fsOptions, result, plan);
+    } finally {
+      this.calls.delete(call);
+    }
+  }
+
   /** @private */
   async runUpload(call, options, localPaths, result) {
-    const uploadId = randomUUID();
-    const targetFolder = options.getTargetFolderPath();
-    // As the reference: '/content/dam' alone has no chain; '/content/dam/…' loses
-    // the prefix; any other path is created under /content/dam as it is.
-    let trimmed = targetFolder === '/content/dam' ? '' : targetFolder;
-    if (trimmed.startsWith('/content/dam/')) trimmed = trimmed.slice('/content/dam'.length);
-    const chain = [];
-    let current = '/content/dam';
-    for (const segment of trimmed.split('/').filter((s) => s.length)) {
-      current += `/${segment}`;
-      chain.push({ path: current, title: segment });
-    }
-    if (!(await this.createFolders(call, options, result, chain))) {
+    if (!(await this.createFolders(call, options, result, targetChain(options.getTargetFolderPath())))) {
       return this.cancelledBeforeTransfer(result, null);
     }
-
     if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
-    const maxFiles = Math.min(Math.floor(toNumber(options.getMaxUploadFiles())), 0xffffffff);
-    const walked = JSON.parse(await native.walkPaths(localPaths, options.getDeepUpload(), maxFiles));
-    if (walked.error) throw UploadError.fromNative(walked.error);
-    for (const warning of walked.warnings) this.logger.warn(warning);
+    const plan = await this.walkAndPlan(options, localPaths);
+    this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${plan.directories.length} directories, ${plan.files.length} files. Encountered ${plan.warnings.length} filesystem-related errors.`);
+    return this.runPlanned(call, options, result, plan);
+  }
 
-    const { directories, files, targets } = await this.plan(options, targetFolder, walked.walked);
-    this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${directories.length} directories, ${files.length} files. Encountered ${walked.warnings.length} filesystem-related errors.`);
-
+  /** Folders, then files, of a plan; fileuploadstart and fileuploadend around them. @private */
+  async runPlanned(call, options, result, { directories, files, targets }) {
+    const uploadId = randomUUID();
     let totalSize = 0;
     files.forEach((file) => { totalSize += file.fileSize; });
     const start = { uploadId, fileCount: files.length, totalSize, directoryCount: directories.length };
@@ -120,6 +176,25 @@ class FileSystemUpload extends DirectBinaryUpload {
     const json = result.toJSON();
     this.emit('fileuploadend', { ...start, result: json });
     return json;
+  }
+
+  /**
+   * Walks `localPaths` and names what it found (no request): the folders to
+   * create, the files with their target URLs, and each file's decoded target
+   * where known. `filter(relativePath)`, when given, keeps only matching files
+   * (their path relative to the walked folder, or a lone file's name) and the
+   * folders above them. Used by upload() and by the command line.
+   * @private
+   */
+  async walkAndPlan(options, localPaths, { filter, maxFiles } = {}) {
+    const cap = maxFiles === undefined ? toNumber(options.getMaxUploadFiles()) : maxFiles;
+    const walked = JSON.parse(await native.walkPaths(localPaths, options.getDeepUpload(), Math.min(Math.floor(cap), 0xffffffff)));
+    // The walk's limits are bare-message errors in the reference too: no innerStack key.
+    if (walked.error) throw new UploadError(walked.error.message, walked.error.code, walked.error.detail || '');
+    for (const warning of walked.warnings) this.logger.warn(warning);
+    const entries = filter ? filterWalk(walked.walked, filter) : walked.walked;
+    const planned = await this.plan(options, options.getTargetFolderPath(), entries);
+    return { ...planned, warnings: walked.warnings };
   }
 
   /** @private */

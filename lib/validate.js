@@ -86,7 +86,8 @@ function checkUrl(url, field) {
   try {
     parsed = new URL(String(url));
   } catch (err) {
-    throw new UploadError(err.message, err.code || ErrorCodes.INVALID_OPTIONS);
+    // As Node's URL threw it, stack included (the reference's error keeps it too).
+    throw UploadError.fromError(err);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw invalid(`${field} must use http or https, got '${parsed.protocol}'`);
@@ -135,12 +136,27 @@ function checkTransferOptions(options) {
  * compat.md §3). Problems of value (size 0, a missing path, a blob of the
  * wrong kind) fail only that file later, in pre-validation.
  */
+/**
+ * Whether a file's bytes come from its `sourceUrl` (docs/remote-sources.md
+ * §1): it has one and neither `blob` nor `filePath`, which win over it (as in
+ * Adobe's tutorial, where `sourceUrl` is carried along next to a blob).
+ */
+function isUrlSource(file) {
+  return !!file && !file.blob && !file.filePath && file.sourceUrl !== undefined && file.sourceUrl !== null && file.sourceUrl !== '';
+}
+
 function checkUploadFile(file, index) {
   const field = (name) => `uploadFiles[${index}].${name}`;
   if (!isPlainObject(file)) throw invalid(`uploadFiles[${index}] must be an object, got ${describe(file)}`);
   for (const key of ['fileName', 'fileUrl', 'filePath']) {
     const value = file[key];
     if (value && typeof value !== 'string') throw invalid(`${field(key)} must be a string, got ${describe(value)}`);
+  }
+  if (isUrlSource(file)) {
+    checkUrl(file.sourceUrl, field('sourceUrl'));
+    checkHeaders(file.sourceHeaders, field('sourceHeaders'));
+    // The size may come from the origin.
+    if (file.fileSize === undefined || file.fileSize === null) return checkHeaders(file.partHeaders, field('partHeaders'));
   }
   const size = toNumber(file.fileSize);
   if (typeof file.fileSize !== 'number' && Number.isNaN(size)) {
@@ -170,6 +186,7 @@ function checkFileSystemOptions(options, localPaths) {
 module.exports = {
   checkTransferOptions,
   checkUploadFile,
+  isUrlSource,
   checkFileSystemOptions,
   checkUrl,
   toNumber,

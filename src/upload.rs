@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use aem_upload_engine::events::Event;
 use aem_upload_engine::folders::{self, FolderOptions};
-use aem_upload_engine::http::{Client, ClientOptions};
+use aem_upload_engine::http::{Client, ClientOptions, RetryPolicy};
+use aem_upload_engine::remote::{Origin, RemoteSource};
 use aem_upload_engine::source::{Source, StreamFeed, StreamSource};
 use aem_upload_engine::upload::{Cancel, CancelToken, Upload, UploadFile, UploadOptions};
 use aem_upload_engine::walk::{self, Walked};
@@ -61,6 +62,10 @@ struct FileSpec {
     rejected: Option<NativeError>,
     /// The bytes come from a stream JS pushes with `push()` after a `wanted` event.
     stream: Option<bool>,
+    /// The bytes come from this http(s) URL (docs/remote-sources.md).
+    source_url: Option<String>,
+    /// Headers for the origin only.
+    source_headers: Option<HashMap<String, String>>,
 }
 
 /// The options of an upload call (already validated and defaulted by JS).
@@ -161,6 +166,7 @@ fn client_options(reject_unauthorized: bool, proxy: &Option<String>, ca: &Option
         accept_invalid_certs: !reject_unauthorized,
         ca_pem: ca.iter().flatten().map(|c| c.as_bytes().to_vec()).collect(),
         proxy: proxy.clone(),
+        ..ClientOptions::default()
     }
 }
 
@@ -294,16 +300,33 @@ impl NativeUpload {
 pub fn start_upload(files: String, buffers: Vec<Buffer>, options: NativeOptions) -> napi::Result<NativeUpload> {
     let files: Vec<FileSpec> =
         serde_json::from_str(&files).map_err(|e| invalid(format!("upload files are not valid JSON: {e}")))?;
-    let client = Client::new(&client_options(options.reject_unauthorized, &options.proxy, &options.ca))
-        .map_err(|e| invalid(e.message().to_string()))?;
+    let connect = client_options(options.reject_unauthorized, &options.proxy, &options.ca);
+    let client = Client::new(&connect).map_err(|e| invalid(e.message().to_string()))?;
+    // One origin client for the call's URL sources, made only if there are any.
+    let origin = match files.iter().any(|f| f.source_url.is_some()) {
+        true => Some(Origin::new(&connect).map_err(|e| invalid(e.message().to_string()))?),
+        false => None,
+    };
     let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from_owner).collect();
     let mut feeds = HashMap::new();
     let files = files
         .into_iter()
         .enumerate()
-        .map(|(index, f)| {
-            let source = match (f.buffer_index, f.file_path) {
+        .map(|(index, mut f)| {
+            let source = match (f.buffer_index, f.file_path.take()) {
                 _ if f.rejected.is_some() => Source::Bytes(Bytes::new()),
+                _ if f.source_url.is_some() => {
+                    let origin = Arc::clone(origin.as_ref().expect("made for URL sources"));
+                    let headers: Vec<(String, String)> =
+                        f.source_headers.take().unwrap_or_default().into_iter().collect();
+                    match RemoteSource::new(origin, f.source_url.as_deref().unwrap_or_default(), &headers) {
+                        Ok(remote) => Source::Url(remote),
+                        Err(error) => {
+                            f.rejected = Some(NativeError::from(&error));
+                            Source::Bytes(Bytes::new())
+                        }
+                    }
+                }
                 _ if f.stream == Some(true) => {
                     let (source, feed) = StreamSource::new();
                     feeds.insert(index as u32, feed);
@@ -365,6 +388,66 @@ pub fn start_upload(files: String, buffers: Vec<Buffer>, options: NativeOptions)
         done_queue.push(done);
     });
     Ok(NativeUpload { cancel, queue, feeds: Mutex::new(feeds) })
+}
+
+/// What the origins of URL sources without a `fileSize` say: per file, in
+/// order, `{size}` or `{error}` (docs/remote-sources.md §1). Probes run up to
+/// `maxConcurrent` at once, with the call's retries and timeouts.
+#[napi]
+pub async fn probe_sources(files: String, options: NativeOptions) -> napi::Result<String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probed {
+        source_url: String,
+        source_headers: Option<HashMap<String, String>>,
+    }
+    #[derive(Serialize)]
+    struct Outcome {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<NativeError>,
+    }
+    use futures_util::StreamExt;
+    let files: Vec<Probed> =
+        serde_json::from_str(&files).map_err(|e| invalid(format!("sources are not valid JSON: {e}")))?;
+    let connect = client_options(options.reject_unauthorized, &options.proxy, &options.ca);
+    let origin = Origin::new(&connect).map_err(|e| invalid(e.message().to_string()))?;
+    let policy = RetryPolicy::new(
+        options.retry_count,
+        millis(options.retry_delay),
+        options.idle_timeout.map(millis).filter(|d| !d.is_zero()),
+    );
+    let cancel = CancelToken::new();
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(files)
+        .map(|file| {
+            let (origin, policy, cancel) = (Arc::clone(&origin), policy.clone(), cancel.clone());
+            async move {
+                let headers: Vec<(String, String)> = file.source_headers.unwrap_or_default().into_iter().collect();
+                let probed = match RemoteSource::new(origin, &file.source_url, &headers) {
+                    Ok(remote) => remote.probe(&policy, &cancel).await.and_then(|probe| {
+                        probe.length.ok_or_else(|| {
+                            EngineError::new(
+                                ErrorCode::InvalidOptions,
+                                format!(
+                                    "The origin {} gives no length for the file, and fileSize is not set",
+                                    remote.shown()
+                                ),
+                            )
+                        })
+                    }),
+                    Err(error) => Err(error),
+                };
+                match probed {
+                    Ok(size) => Outcome { size: Some(size), error: None },
+                    Err(error) => Outcome { size: None, error: Some(NativeError::from(&error)) },
+                }
+            }
+        })
+        .buffered(options.max_concurrent.max(1) as usize)
+        .collect()
+        .await;
+    serde_json::to_string(&outcomes).map_err(|e| napi::Error::from_reason(e.to_string()))
 }
 
 /// The outcome of one folder POST.

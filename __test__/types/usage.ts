@@ -40,3 +40,10 @@ async function demo(): Promise<void> {
 }
 
 void demo
+
+// URL sources: fileSize optional, origin-only headers.
+export const fromUrl = new DirectBinaryUploadOptions().withUploadFiles([
+  { fileName: 'a.jpg', sourceUrl: 'https://cdn.example.com/a.jpg', sourceHeaders: { 'x-api-key': 'k' } },
+  { fileName: 'b.jpg', sourceUrl: new URL('https://cdn.example.com/b.jpg'), fileSize: 10 },
+  { fileName: 'c.jpg', fileSize: 3, blob: Buffer.from('abc'), sourceUrl: 'https://carried.along/c.jpg' },
+])

@@ -27,6 +27,9 @@ pub struct ClientOptions {
     pub ca_pem: Vec<Vec<u8>>,
     /// An HTTP(S) proxy URL (`agent.proxy`).
     pub proxy: Option<String>,
+    /// Redirects followed (0: none). AEM and presigned URLs do not redirect;
+    /// origins of URL sources may (docs/remote-sources.md §2).
+    pub max_redirects: usize,
 }
 
 /// The pooled client every request of a call goes through.
@@ -38,8 +41,12 @@ pub struct Client {
 impl Client {
     pub fn new(options: &ClientOptions) -> Result<Client> {
         let mut builder = reqwest::Client::builder()
-            // Presigned-URL redirects are not followed; AEM does not redirect these routes.
-            .redirect(reqwest::redirect::Policy::none())
+            // AEM and presigned URLs are never redirected; an origin may be, a
+            // bounded number of times (reqwest drops credentials across hosts).
+            .redirect(match options.max_redirects {
+                0 => reqwest::redirect::Policy::none(),
+                n => reqwest::redirect::Policy::limited(n),
+            })
             .pool_max_idle_per_host(64)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
@@ -87,6 +94,21 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// `retries` retries after the first attempt, waiting `delay`, then twice
+    /// as long each time (plus jitter), each attempt failing after `idle_timeout`
+    /// without a byte moving.
+    pub fn new(retries: u32, delay: Duration, idle_timeout: Option<Duration>) -> RetryPolicy {
+        RetryPolicy {
+            attempts: retries.saturating_add(1),
+            delay,
+            multiplier: 2,
+            retry_all_errors: false,
+            idle_timeout,
+            cancel_grace: Duration::ZERO,
+            final_status: None,
+        }
+    }
+
     pub fn wait_before(&self, retry: u32) -> Duration {
         let factor = (self.multiplier.max(1) as u64).saturating_pow(retry);
         let base = self.delay.saturating_mul(factor.min(u32::MAX as u64) as u32);
@@ -280,11 +302,7 @@ impl Client {
         cancel: &CancellationToken,
         retried: &mut (dyn FnMut(&Error) + std::marker::Send),
     ) -> std::result::Result<Answer, Failure> {
-        match self.send_for_answer(send, policy, cancel, retried).await {
-            Ok(answer) if answer.status.is_success() => Ok(answer),
-            Ok(answer) => Err(Failure::of(&answer)),
-            Err(failure) => Err(failure),
-        }
+        retry(policy, cancel, retried, || self.attempt(send, policy)).await
     }
 
     /// Sends with the retries of [`Client::send`], but hands back the last
@@ -298,40 +316,117 @@ impl Client {
         cancel: &CancellationToken,
         retried: &mut (dyn FnMut(&Error) + std::marker::Send),
     ) -> std::result::Result<Answer, Failure> {
-        let mut attempt = 1;
-        loop {
-            let in_flight = self.exchange(send, policy);
-            tokio::pin!(in_flight);
-            let outcome = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {
-                    return match tokio::time::timeout(policy.cancel_grace, &mut in_flight).await {
-                        Ok(Ok(answer)) if answer.status.is_success() => Ok(answer),
-                        _ => Err(cancelled_failure()),
-                    };
-                }
-                outcome = &mut in_flight => outcome,
-            };
-            let (answer, failure) = match outcome {
-                Ok(answer) if answer.status.is_success() => return Ok(answer),
+        // The last non-2xx answer, handed back when the retries end on it.
+        let last = std::sync::Mutex::new(None::<Answer>);
+        let outcome = retry(policy, cancel, retried, || async {
+            match self.exchange(send, policy).await {
+                Ok(answer) if answer.status.is_success() => Ok(answer),
                 Ok(answer) => {
                     let failure = Failure::of(&answer);
-                    (Some(answer), failure)
+                    *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer);
+                    Err(failure)
                 }
-                Err(error) => (None, Failure { error, status: None, retry_after: None }),
-            };
-            if attempt >= policy.attempts || !is_retryable(&failure, policy) {
-                return answer.ok_or(failure);
+                Err(error) => Err(Failure { error, status: None, retry_after: None }),
             }
-            retried(&failure.error);
-            let wait = failure.retry_after.unwrap_or_else(|| policy.wait_before(attempt));
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => return Err(cancelled_failure()),
-                _ = tokio::time::sleep(wait) => {}
+        })
+        .await;
+        match outcome {
+            // Only a failure that is the answer itself (not cancellation).
+            Err(failure) if failure.status.is_some() => {
+                last.into_inner().unwrap_or_else(|e| e.into_inner()).ok_or(failure)
             }
-            attempt += 1;
+            other => other,
         }
+    }
+
+    /// Like [`Client::send`], but stops at the answer's head: a success's
+    /// body is left to the caller, to stream (an origin's file). Retried as a
+    /// whole request until a head arrives; a non-2xx fails the attempt.
+    pub async fn open(
+        &self,
+        send: &Request<'_>,
+        policy: &RetryPolicy,
+        cancel: &CancellationToken,
+        retried: &mut (dyn FnMut(&Error) + std::marker::Send),
+    ) -> std::result::Result<reqwest::Response, Failure> {
+        retry(policy, cancel, retried, || self.attempt_head(send, policy)).await
+    }
+
+    /// One attempt of [`Client::open`].
+    async fn attempt_head(
+        &self,
+        send: &Request<'_>,
+        policy: &RetryPolicy,
+    ) -> std::result::Result<reqwest::Response, Failure> {
+        let activity = Activity::default();
+        let run = async {
+            let mut headers = send.headers.clone();
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+            let body = (send.body)(&activity)?;
+            self.inner
+                .request(send.method.clone(), send.url.clone())
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| transport_error(e, send.url.as_str()))
+        };
+        match idle_timeout(run, &activity, policy.idle_timeout).await {
+            Ok(response) if response.status().is_success() => Ok(response),
+            Ok(response) => Err(Failure {
+                error: Error::http_status(response.status().as_u16()),
+                status: Some(response.status()),
+                retry_after: retry_after(response.headers()),
+            }),
+            Err(error) => Err(Failure { error, status: None, retry_after: None }),
+        }
+    }
+}
+
+/// The engine's one retry loop: runs `attempt` until it succeeds, fails for
+/// good, or `policy` runs out of attempts, waiting `Retry-After` or the
+/// policy's backoff in between. Each retried failure goes to `retried`.
+/// Cancellation ends a wait at once; an attempt on the wire may still finish
+/// within `policy.cancel_grace`.
+pub async fn retry<T, F, Fut>(
+    policy: &RetryPolicy,
+    cancel: &CancellationToken,
+    retried: &mut (dyn FnMut(&Error) + std::marker::Send),
+    mut attempt: F,
+) -> std::result::Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, Failure>>,
+{
+    let mut number = 1;
+    loop {
+        let in_flight = attempt();
+        tokio::pin!(in_flight);
+        let outcome = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                return match tokio::time::timeout(policy.cancel_grace, &mut in_flight).await {
+                    Ok(Ok(answer)) => Ok(answer),
+                    _ => Err(cancelled_failure()),
+                };
+            }
+            outcome = &mut in_flight => outcome,
+        };
+        let failure = match outcome {
+            Ok(answer) => return Ok(answer),
+            Err(failure) => failure,
+        };
+        if number >= policy.attempts || !is_retryable(&failure, policy) {
+            return Err(failure);
+        }
+        retried(&failure.error);
+        let wait = failure.retry_after.unwrap_or_else(|| policy.wait_before(number));
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(cancelled_failure()),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        number += 1;
     }
 }
 

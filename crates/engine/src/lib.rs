@@ -21,6 +21,7 @@ pub mod naming;
 pub mod plan;
 mod protocol;
 pub mod redact;
+pub mod remote;
 pub mod source;
 mod stream;
 pub mod upload;

@@ -452,7 +452,8 @@ impl Upload {
             Source::Bytes(bytes) if bytes.len() as u64 != file.size => {
                 Err(size_mismatch(name, file.size, bytes.len() as u64))
             }
-            Source::Bytes(_) | Source::Stream(_) => Ok(()),
+            // An origin is asked when its transfer starts.
+            Source::Bytes(_) | Source::Stream(_) | Source::Url(_) => Ok(()),
             // Opening (and with it the size check) proves the file readable; the
             // handle is dropped so that thousands of files hold no descriptors.
             Source::Path(_) => OpenSource::open(&file.source, name, file.size).map(drop),
@@ -719,7 +720,7 @@ impl Upload {
         let name = self.target_name(index);
         let file = &self.files[index];
         self.want_source(index);
-        let open = match OpenSource::open(&file.source, name, file.size) {
+        let open = match OpenSource::open_async(&file.source, name, file.size, &self.aem_policy(), &cancel).await {
             Ok(open) => open,
             Err(error) => return self.fail(index, error, Some(init.mime_type)),
         };
@@ -846,6 +847,7 @@ impl Upload {
             url: uri,
             headers,
             body: Box::new(move |activity| {
+                body_fault.new_attempt();
                 if let Some(error) = body_fault.get() {
                     return Err(error);
                 }
@@ -866,7 +868,7 @@ impl Upload {
         self.log_request("PUT", uri.as_str(), &result, started);
         match result {
             Ok(_) => Ok(()),
-            Err(_) if fault.get().is_some() => Err(PartsError::Failed(fault.take().expect("checked"))),
+            Err(_) if fault.is_set() => Err(PartsError::Failed(fault.take().expect("checked"))),
             Err(failure) if failure.status == Some(StatusCode::FORBIDDEN) => Err(PartsError::Refused),
             Err(failure) => Err(PartsError::Failed(failure.error)),
         }
@@ -934,7 +936,7 @@ impl Upload {
     async fn create_asset(&self, index: usize, name: &str, mime: &Arc<str>, cancel: &CancellationToken) -> Result<()> {
         let file = &self.files[index];
         self.want_source(index);
-        let open = OpenSource::open(&file.source, name, file.size)?;
+        let open = OpenSource::open_async(&file.source, name, file.size, &self.aem_policy(), cancel).await?;
         let folder = self.folder_url(index);
         let url = http::parse_url(&format!("{folder}.createasset.html"))?;
         let chunked = file.size > CREATE_ASSET_CHUNK;
