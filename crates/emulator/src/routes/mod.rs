@@ -1,7 +1,7 @@
 //! One module per route family. `dispatch_aem` and `dispatch_blob` pick the
 //! route; each route reads its request, draws its faults and answers.
 //!
-//! New route families (Author API, IMS, webhooks) plug in here as modules with
+//! New route families (IMS, webhooks) plug in here as modules with
 //! a `matches` test and a `handle` function.
 
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::faults::{Decision, Fault};
 use crate::http::{self, Outcome, Request, Response};
 
+mod author;
 mod binary;
 mod blob;
 mod complete;
@@ -24,6 +25,7 @@ mod initiate;
 
 /// Route names as the request log and counters show them.
 pub mod names {
+    pub const AUTHOR: &str = "author";
     pub const INITIATE: &str = "initiate";
     pub const PART: &str = "part";
     pub const COMPLETE: &str = "complete";
@@ -40,6 +42,8 @@ pub fn route_of(method: &Method, path: &str) -> &'static str {
         names::CONTROL
     } else if path == "/api/assets" || path.starts_with("/api/assets/") || path.starts_with("/api/assets.") {
         names::FOLDER
+    } else if author::matches(path) {
+        names::AUTHOR
     } else if *method == Method::POST && path.ends_with(initiate::SELECTOR) {
         names::INITIATE
     } else if *method == Method::POST && path.ends_with(complete::SELECTOR) {
@@ -55,6 +59,7 @@ pub fn route_of(method: &Method, path: &str) -> &'static str {
 
 pub async fn dispatch_aem(ctx: &Arc<Context>, route: &'static str, req: Request) -> Outcome {
     match route {
+        names::AUTHOR => author::handle(ctx, req).await,
         names::CONTROL => control::handle(ctx, req).await,
         names::FOLDER => folders::handle(ctx, req).await,
         names::INITIATE => initiate::handle(ctx, req).await,
@@ -168,6 +173,7 @@ mod tests {
         assert_eq!(route_of(&Method::GET, "/api/assets.json"), names::FOLDER);
         assert_eq!(route_of(&Method::GET, "/_emulator/state"), names::CONTROL);
         assert_eq!(route_of(&Method::GET, "/content/dam/a.jpg"), names::BINARY);
+        assert_eq!(route_of(&Method::PATCH, "/adobe/assets/urn:aaid:aem:x/metadata"), names::AUTHOR);
         assert_eq!(route_of(&Method::PUT, "/content/dam/a.jpg"), names::UNKNOWN);
     }
 
