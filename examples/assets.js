@@ -9,9 +9,8 @@
 //
 // With AEM_URL set (and AEM_BEARER_TOKEN, AEM_API_KEY = your Developer Console
 // client id, optionally TARGET_FOLDER) it runs against that AEM as a Cloud
-// Service author. Without it, it starts the embedded emulator, which needs
-// its Author API routes (and accepts the client id AEM_API_KEY or
-// `aem-upload-rs-example`).
+// Service author. Without it, it starts the embedded emulator, with the
+// client id AEM_API_KEY or `aem-upload-rs-example` registered as an API key.
 
 const path = require('path');
 const { FileSystemUpload, FileSystemUploadOptions } = require('..');
@@ -26,8 +25,8 @@ async function target() {
     const authorization = `Bearer ${AEM_BEARER_TOKEN || ''}`;
     return { url: AEM_URL.replace(/\/$/, ''), authorization, apiKey: AEM_API_KEY, folder: TARGET_FOLDER || '/content/dam/aem-upload-rs-demo', stop: async () => {} };
   }
-  const emulator = await startEmulator({});
   const apiKey = AEM_API_KEY || 'aem-upload-rs-example';
+  const emulator = await startEmulator({ author: { apiKeys: [apiKey] } });
   return { url: emulator.url, authorization: DEFAULT_AUTHORIZATION, apiKey, folder: '/content/dam/assets-example', stop: () => emulator.stop() };
 }
 
@@ -72,7 +71,6 @@ async function main() {
   } catch (err) {
     if (err instanceof AssetsError) {
       console.error(`${err.code}${err.status ? ` (HTTP ${err.status})` : ''}: ${err.message}`);
-      if (err.code === 'ENOTFOUND' && !process.env.AEM_URL) console.error('Does this emulator serve the Author API routes yet?');
     } else {
       console.error(err);
     }

@@ -36,6 +36,10 @@ async function demo(): Promise<void> {
     .withUploadFiles([{ fileName: 'a.txt', fileSize: 3, blob: Buffer.from('abc') }]))
   const state: EmulatorState = emulator.state()
   void state.violations.length
+  emulator.configure({ author: { apiKeys: ['client-1'], referenced: ['/content/dam/a.txt'], jobMs: 200 }, asyncDelete: null })
+  emulator.configure({ faults: { routes: { author: { status503: 0.1 } } } })
+  const jobs: string[] = state.jobs.map((job) => `${job.jobId} ${job.state}`)
+  void jobs
   await emulator.stop()
 }
 
