@@ -144,6 +144,8 @@ describe('after an upload', () => {
     const c = client();
     const id = await c.assetIdForPath(file);
     await c.updateMetadata(id, { 'dc:title': 'Hot' });
+    // Latency before every answer keeps the ten first reads in flight together, so they share one tag.
+    env.emulator.configure({ faults: { routes: { author: { latencyMs: 20 } } } });
     const writers = Array.from({ length: 10 }, (_, i) => c.updateMetadata(id, { [`test:w${i}`]: `v${i}` }, { retries: 20 }));
     const results = await Promise.all(writers);
     const final = stateAsset(file).metadata;
@@ -152,6 +154,7 @@ describe('after an upload', () => {
     expect(new Set(results.map((r) => r.etag)).size).toBe(10);
     const statuses = env.emulator.state().counters.author.statuses;
     expect(statuses['200']).toBeGreaterThanOrEqual(10);
+    expect(statuses['412']).toBeGreaterThanOrEqual(1);
     expect(statuses['500']).toBeUndefined();
   });
 });
@@ -166,6 +169,9 @@ describe('deletes and jobs', () => {
     expect(await rejection(c.getMetadata(id))).toMatchObject({ code: 'ENOTFOUND', status: 404, problem: { status: 404 } });
     expect((await rejection(c.deleteAsset(id))).code).toBe('ENOTFOUND');
     expect((await rejection(c.assetIdForPath(file))).code).toBe('ENOTFOUND');
+    // A HEAD's 404 carries no body, so the connection stays usable for the next call.
+    for (let i = 0; i < 3; i += 1) expect((await rejection(c.headMetadata(id))).code).toBe('ENOTFOUND');
+    expect((await rejection(c.getMetadata(id))).problem.detail).toMatch(/not found/);
   });
 
   test('a referenced asset: 202 and a job, 200 while it runs, then 303; the asset goes when it ends', async () => {

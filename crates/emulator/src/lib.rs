@@ -28,7 +28,6 @@ mod dam;
 pub mod faults;
 mod http;
 mod ids;
-mod json_patch;
 mod routes;
 mod server;
 pub mod signing;

@@ -21,11 +21,10 @@ use hyper::{HeaderMap, Method};
 use serde_json::{json, Value};
 
 use super::{inject_after, inject_before, require_auth, small_body};
-use crate::author::{self, ASSET_ID_PREFIX};
+use crate::author::{self, json_patch, ASSET_ID_PREFIX};
 use crate::config::FaultRoute;
 use crate::context::Context;
 use crate::http::{self, decode_path, header_str, Outcome, Request, Response};
-use crate::json_patch;
 
 pub const PREFIX: &str = "/adobe/assets/";
 
@@ -178,6 +177,8 @@ fn check_api_key(ctx: &Context, headers: &HeaderMap) -> Result<(), Problem> {
 }
 
 /// Whether `key` was registered: in the configuration (`author.apiKeys`).
+/// (The client ids the emulator's IMS registers belong here too, as a real
+/// environment allow-lists the Developer Console project it was set up with.)
 fn api_key_registered(ctx: &Context, key: &str) -> bool {
     ctx.config().author.api_keys.iter().any(|k| k == key)
 }

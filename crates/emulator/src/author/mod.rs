@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+pub mod json_patch;
+
 use serde_json::{json, Value};
 
 use crate::dam::{name_of, Asset, Dam};
