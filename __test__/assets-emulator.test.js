@@ -12,6 +12,7 @@ const path = require('path');
 const { execFile } = require('child_process');
 const { AssetsClient } = require('aem-upload-rs/assets');
 const ours = require('..');
+const { startEmulator } = require('../emulator');
 const { useEmulator, tempDir } = require('./helpers/emulator');
 
 const TOKEN = 'emulator-token-7d1c';
@@ -156,6 +157,44 @@ describe('after an upload', () => {
     expect(statuses['200']).toBeGreaterThanOrEqual(10);
     expect(statuses['412']).toBeGreaterThanOrEqual(1);
     expect(statuses['500']).toBeUndefined();
+  });
+});
+
+describe.each(['memory', 'digest', 'size', 'dir'])('%s storage keeps metadata with the asset', (mode) => {
+  test('ids, metadata and tags survive; dir storage keeps them across a restart', async () => {
+    const root = tempDir('aem-emulator-author-');
+    const config = { storage: mode === 'dir' ? `dir:${root}` : mode, auth: { bearer: [TOKEN] }, author: { apiKeys: [KEY] } };
+    let emulator = await startEmulator(config);
+    try {
+      const upload = async (url) => {
+        const file = path.join(root, '..', `${path.basename(root)}-src.txt`);
+        fs.writeFileSync(file, 'twelve bytes');
+        const options = new ours.FileSystemUploadOptions().withUrl(`${url}/content/dam/kept`).withHttpOptions({ headers: { Authorization: `Bearer ${TOKEN}` } });
+        const result = await new ours.FileSystemUpload().upload(options, [file]);
+        fs.rmSync(file);
+        expect(result.totalCompleted).toBe(1);
+        return `/content/dam/kept/${path.basename(file)}`;
+      };
+      const damPath = await upload(emulator.url);
+      const c = new AssetsClient({ url: emulator.url, auth, apiKey: KEY });
+      const id = await c.assetIdForPath(damPath);
+      const { etag, repositoryMetadata } = await c.updateMetadata(id, { 'dc:title': 'Kept', 'dc:subject': ['a'] });
+      expect(repositoryMetadata['repo:size']).toBe(12);
+      expect(emulator.state().assets[0]).toMatchObject({ assetId: id, etag, metadata: { 'dc:title': 'Kept', 'dc:subject': ['a'] } });
+      if (mode === 'dir') {
+        await emulator.stop();
+        const index = JSON.parse(fs.readFileSync(path.join(root, '.aem-emulator', 'index.json'), 'utf8'));
+        expect(index.assets[0]).toMatchObject({ path: damPath, assetId: id, etag, metadata: { 'dc:title': 'Kept' } });
+        emulator = await startEmulator(config);
+        const again = new AssetsClient({ url: emulator.url, auth, apiKey: KEY });
+        expect(await again.assetIdForPath(damPath)).toBe(id);
+        expect(await again.getMetadata(id, { ifNoneMatch: etag })).toEqual({ notModified: true, etag });
+        expect((await again.getMetadata(id)).assetMetadata).toEqual({ 'dc:title': 'Kept', 'dc:subject': ['a'] });
+      }
+    } finally {
+      await emulator.stop();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
