@@ -169,6 +169,22 @@ async fn metadata_of_an_uploaded_asset_with_etags_and_conditional_requests() {
     assert_eq!(doc["assetMetadata"]["dc:title"], "Shoe");
     assert_eq!(doc["repositoryMetadata"]["repo:size"], 11);
 
+    // The binary itself, under the same tag.
+    let path = format!("/adobe/assets/{id}");
+    let res = call(&client, &emulator, Method::GET, &path).send().await.unwrap();
+    assert_eq!((res.status(), etag(&res)), (StatusCode::OK, after_upload.clone()));
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"other bytes");
+    let res = call(&client, &emulator, Method::GET, &path).header("if-none-match", &after_upload).send().await.unwrap();
+    assert_eq!(res.status(), 304);
+    let res = call(&client, &emulator, Method::GET, &path).header("accept", "image/*;q=0.8, text/plain").send().await;
+    assert_eq!(res.unwrap().status(), 200);
+    problem(
+        call(&client, &emulator, Method::GET, &path).header("accept", "application/pdf").send().await.unwrap(),
+        406,
+    )
+    .await;
+
     // A patch that changes nothing keeps the tag.
     let res =
         patch(&client, &emulator, &id, Some("*"), json!([{"op": "test", "path": "/dc:title", "value": "Shoe"}])).await;

@@ -5,6 +5,9 @@
 //!   `If-None-Match` matches, 404, 406 when `Accept` rules out JSON;
 //! - `PATCH` same: JSON Patch under `If-Match` (428 without, 412 with the
 //!   current `ETag` on a mismatch), atomic, 200 with the new document;
+//! - `GET|HEAD /adobe/assets/{assetId}`: the binary (the emulator has no
+//!   renditions: the original stands in for the web-optimised one), with
+//!   `ETag`, 304 on `If-None-Match`, 406 when `Accept` rules out its type;
 //! - `DELETE /adobe/assets/{assetId}?force=`: 204, or 202 and a job for a
 //!   referenced asset (without `force`) or with `asyncDelete`;
 //! - `GET /adobe/assets/jobs/{jobId}/status`: 200 while running, then 303 to
@@ -25,6 +28,7 @@ use crate::author::{self, json_patch, ASSET_ID_PREFIX};
 use crate::config::FaultRoute;
 use crate::context::Context;
 use crate::http::{self, decode_path, header_str, Outcome, Request, Response};
+use crate::storage::BinaryData;
 
 pub const PREFIX: &str = "/adobe/assets/";
 
@@ -69,7 +73,7 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
         return outcome;
     }
     let instance = req.uri().path().to_string();
-    let outcome = match answer(ctx, &req, &body) {
+    let outcome = match answer(ctx, &req, &body).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(&instance),
     };
@@ -124,7 +128,7 @@ impl Problem {
 
 type Answer = Result<Response, Problem>;
 
-fn answer(ctx: &Arc<Context>, req: &Request, body: &[u8]) -> Answer {
+async fn answer(ctx: &Arc<Context>, req: &Request, body: &[u8]) -> Answer {
     if let Err(refusal) = require_auth(ctx, req.headers()) {
         // The AEM challenge, in the Author API's problem shape.
         let challenge = refusal.headers().get(hyper::header::WWW_AUTHENTICATE).cloned();
@@ -144,6 +148,7 @@ fn answer(ctx: &Arc<Context>, req: &Request, body: &[u8]) -> Answer {
     match (&target, method) {
         (Target::Metadata(id), &Method::GET | &Method::HEAD) => get_metadata(ctx, req, id),
         (Target::Metadata(id), &Method::PATCH) => patch_metadata(ctx, req, id, body),
+        (Target::Asset(id), &Method::GET | &Method::HEAD) => rendition(ctx, req, id).await,
         (Target::Asset(id), &Method::DELETE) => {
             check_experimental(ctx, req.headers())?;
             delete(ctx, req, id)
@@ -156,7 +161,7 @@ fn answer(ctx: &Arc<Context>, req: &Request, body: &[u8]) -> Answer {
         (target, _) => {
             let allow = match target {
                 Target::Metadata(_) => "GET, HEAD, PATCH",
-                Target::Asset(_) => "DELETE",
+                Target::Asset(_) => "GET, HEAD, DELETE",
                 Target::JobStatus(_) | Target::JobResult(_) => "GET",
             };
             Err(problem(405, format!("{method} is not supported here")).with(ALLOW, allow))
@@ -245,6 +250,44 @@ fn get_metadata(ctx: &Context, req: &Request, id: &str) -> Answer {
     if req.method() == Method::HEAD {
         response = http::response(200, Some("application/json"), bytes::Bytes::new());
     }
+    Ok(with_etag(response, &etag))
+}
+
+/// Whether `Accept` (when sent) allows `mime`.
+fn accepts(headers: &HeaderMap, mime: &str) -> bool {
+    let Some(accept) = headers.get(ACCEPT).and_then(|v| v.to_str().ok()) else { return true };
+    let major = mime.split('/').next().unwrap_or("");
+    accept.split(',').any(|range| {
+        let range = range.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        range.is_empty() || range == "*/*" || range == mime || range.strip_suffix("/*") == Some(major)
+    })
+}
+
+async fn rendition(ctx: &Context, req: &Request, id: &str) -> Answer {
+    check_asset_id(id)?;
+    let (data, mime, etag) = {
+        let dam = ctx.dam.lock().unwrap();
+        let (_, asset) = dam.asset_by_id(id).ok_or_else(|| not_found(id))?;
+        (asset.binary.data.clone(), asset.mime_type.to_ascii_lowercase(), asset.etag.clone())
+    };
+    if !accepts(req.headers(), &mime) {
+        return Err(problem(406, format!("The asset is {mime}, which the Accept header rules out")));
+    }
+    if header_str(req.headers(), IF_NONE_MATCH.as_str()).is_some_and(|tags| author::none_match(tags, &etag)) {
+        return Ok(with_etag(http::no_content(304), &etag));
+    }
+    let bytes: bytes::Bytes = match data {
+        BinaryData::Memory(bytes) => bytes,
+        BinaryData::File(file) => {
+            tokio::fs::read(&file).await.map_err(|e| problem(500, format!("reading the binary: {e}")))?.into()
+        }
+        BinaryData::None => return Err(problem(501, "This storage mode keeps no bytes")),
+    };
+    let body = if req.method() == Method::HEAD { bytes::Bytes::new() } else { bytes };
+    let mut response = http::response(200, None, body);
+    // The type came from the uploader's complete: it may not be a valid header value.
+    let content_type = HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    response.headers_mut().insert(CONTENT_TYPE, content_type);
     Ok(with_etag(response, &etag))
 }
 
