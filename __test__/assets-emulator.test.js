@@ -14,6 +14,7 @@ const { AssetsClient } = require('aem-upload-rs/assets');
 const ours = require('..');
 const { startEmulator } = require('../emulator');
 const { useEmulator, tempDir } = require('./helpers/emulator');
+const { clientCredentials } = require('./helpers/ims');
 
 const TOKEN = 'emulator-token-7d1c';
 const KEY = 'client-1';
@@ -251,6 +252,35 @@ describe('keys, faults and secrets', () => {
     env.emulator.configure({ author: { apiKeys: [KEY] } });
     const wrongToken = await rejection(client({ auth: { headers: async () => ({ Authorization: 'Bearer nope' }) } }).getMetadata(id));
     expect(wrongToken).toMatchObject({ code: 'ENOTAUTHORIZED', status: 401 });
+  });
+
+  test('a client minted by the emulator\'s IMS: its id is a registered key, its tokens are refreshed after revocation', async () => {
+    const [file] = await uploadTree('/content/dam/ims', ['a.jpg']);
+    const oauth = env.emulator.createOAuthClient({ scopes: 'openid,AdobeID,aem.assets.author' });
+    const reasons = [];
+    // A provider as aem-upload-rs/auth shapes one: a clientId, and headers() that asks IMS again after a 401.
+    let token;
+    const provider = {
+      clientId: oauth.clientId,
+      async headers({ reason } = {}) {
+        reasons.push(reason);
+        if (!token || reason === 'unauthorized') {
+          const answer = await clientCredentials(oauth);
+          expect(answer.status).toBe(200);
+          token = answer.json().access_token;
+        }
+        return { Authorization: `Bearer ${token}` };
+      },
+    };
+    const c = new AssetsClient({ url: env.emulator.url, auth: provider, retryDelay: 10 });
+    const id = await c.assetIdForPath(file);
+    expect((await c.updateMetadata(id, { 'dc:title': 'Via IMS' })).assetMetadata).toEqual({ 'dc:title': 'Via IMS' });
+    expect(env.emulator.revokeTokens(oauth.clientId)).toBe(1);
+    expect((await c.getMetadata(id)).assetMetadata['dc:title']).toBe('Via IMS');
+    expect(reasons.filter((r) => r === 'unauthorized')).toHaveLength(1);
+    const seen = JSON.stringify(env.emulator.requests()) + JSON.stringify(env.emulator.state());
+    expect(seen).not.toContain(token);
+    expect(seen).not.toContain(oauth.clientSecret);
   });
 
   test('503, 429 and resets on the author route are survived, and every write lands once', async () => {

@@ -128,6 +128,19 @@ test('--json: NDJSON that parses line by line, ending with a report that matches
   expect(r.stderr).not.toMatch(/failed:/); // with --json, failures are in the events, not on stderr
 });
 
+test('the report counts each file\'s retried attempts: exactly the part PUTs the emulator failed', async () => {
+  dotEnv();
+  const { top } = tree('flaky', 12, 3, 2000);
+  env.emulator.configure({ faults: { seed: 11, routes: { part: { status503: 0.4 } } } });
+  const r = await cli(['upload', top, '--target', '/content/dam/flaky', '--retries', '8', '--retry-delay', '5', '--report', path.join(work, 'flaky.json')]);
+  expect(r.code).toBe(0);
+  const report = JSON.parse(fs.readFileSync(path.join(work, 'flaky.json'), 'utf8'));
+  expect(report.totals).toMatchObject({ files: 12, uploaded: 12, failed: 0 });
+  const failedParts = env.emulator.requests().filter((q) => q.route === 'part' && q.status === 503).length;
+  expect(failedParts).toBeGreaterThan(0);
+  expect(report.files.reduce((sum, f) => sum + f.retries, 0)).toBe(failedParts);
+});
+
 test('--dry-run sends no request at all, even with AEM_URL at a closed port', async () => {
   const closed = await new Promise((resolve) => {
     const s = net.createServer();

@@ -11,7 +11,11 @@ const http = require('http');
 const path = require('path');
 
 const dir = process.argv[2];
-const server = http.createServer((req, res) => {
+// Reads of 4 MiB written straight to the socket: a third less CPU than a piped
+// read stream, since on two cores the origin competes with the client and the
+// emulator (a real origin is on other machines).
+const CHUNK = 4 * 1024 * 1024;
+const server = http.createServer(async (req, res) => {
   const file = path.join(dir, decodeURIComponent(new URL(req.url, 'http://o').pathname));
   let stat;
   try {
@@ -28,7 +32,22 @@ const server = http.createServer((req, res) => {
     ...(range ? { 'content-range': `bytes ${start}-${end}/${stat.size}` } : {}),
   });
   if (req.method === 'HEAD') return res.end();
-  return fs.createReadStream(file, { start, end, highWaterMark: 256 * 1024 }).pipe(res);
+  const handle = await fs.promises.open(file);
+  try {
+    for (let at = start; at <= end && !res.destroyed;) {
+      const want = Math.min(CHUNK, end - at + 1);
+      const buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = await handle.read(buf, 0, want, at);
+      if (!bytesRead) break;
+      at += bytesRead;
+      if (!res.write(bytesRead === want ? buf : buf.subarray(0, bytesRead))) {
+        await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  return res.end();
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}` })}\n`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

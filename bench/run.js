@@ -267,7 +267,8 @@ async function main() {
         for (const which of v.fromUrl ? ['ours'] : ['reference', 'ours']) {
           await v.emulator.reset();
           await v.emulator.configure({ faults: { routes: v.latency ? { '*': { latencyMs: v.latency } } : null } });
-          const target = `/content/dam/bench-${v.w.id.toLowerCase()}`;
+          // A URL source goes through DirectBinaryUpload, which creates no folder: it lands in /content/dam.
+          const target = v.fromUrl ? '/content/dam' : `/content/dam/bench-${v.w.id.toLowerCase()}`;
           warm(v.w.dir);
           const run = v.fromUrl
             ? await runOnce('ours-url', `${origin.url}${[...v.w.expected.keys()][0]}`, `${v.emulator.url}${target}`)

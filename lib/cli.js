@@ -27,6 +27,13 @@ Options:
   --strict MODE       fail | record (default fail)
   --seed N            fault-injection seed
   --anonymous         accept requests without credentials
+  --service-credentials FILE
+                      IMS service credentials: a FILE this emulator did not
+                      mint (e.g. the Developer Console's) is accepted as is;
+                      otherwise fresh ones are minted and written to FILE
+                      (mode 600, imsEndpoint pointing here) before the ready line
+  --oauth-client FILE same for an OAuth server-to-server client
+  --token-lifetime N  lifetime in seconds of the IMS tokens it issues (default 86400)
   -h, --help          show this help
 `;
 const USAGE = EMULATOR_USAGE;
@@ -40,6 +47,9 @@ function parsePort(value, flag) {
   return port;
 }
 
+/** Where emulatorConfig() leaves the credentials files to mint once the emulator runs. */
+const MINT = Symbol('credentials to mint');
+
 function emulatorConfig(args) {
   const { values } = parseArgs({
     args,
@@ -52,6 +62,9 @@ function emulatorConfig(args) {
       strict: { type: 'string' },
       seed: { type: 'string' },
       anonymous: { type: 'boolean' },
+      'service-credentials': { type: 'string' },
+      'oauth-client': { type: 'string' },
+      'token-lifetime': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -83,7 +96,76 @@ function emulatorConfig(args) {
     config.faults = { ...(config.faults || {}), seed };
   }
   if (values.anonymous) config.auth = { ...(config.auth || {}), anonymous: true };
+  const ims = { ...(config.ims || {}) };
+  if (values['token-lifetime'] !== undefined) {
+    const seconds = Number(values['token-lifetime']);
+    if (!Number.isSafeInteger(seconds) || seconds < 1) {
+      throw new UsageError(`--token-lifetime must be a whole number of seconds, at least 1, got '${values['token-lifetime']}'`);
+    }
+    ims.tokenLifetimeSeconds = seconds;
+  }
+  // Credentials files: registered when they are someone else's, minted after start otherwise.
+  const mint = [];
+  for (const [flag, kind] of [['service-credentials', 'service'], ['oauth-client', 'oauth']]) {
+    const file = values[flag];
+    if (file === undefined) continue;
+    const existing = readCredentials(file, `--${flag}`);
+    if (existing && !mintedByAnEmulator(existing)) {
+      ims.credentials = [...(ims.credentials || []), existing];
+    } else {
+      mint.push({ file, kind });
+    }
+  }
+  if (Object.keys(ims).length > 0) config.ims = ims;
+  // Not configuration: carried past startEmulator() without reaching it.
+  Object.defineProperty(config, MINT, { value: mint, enumerable: false });
   return config;
+}
+
+/** The parsed credentials in `file`, or null when there is no such file. */
+function readCredentials(file, flag) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err.code === 'ENOENT') return null;
+    throw new UsageError(`cannot read ${flag} ${file}: ${err.message}`);
+  }
+  try {
+    const document = JSON.parse(text);
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new Error('not an object');
+    return document;
+  } catch (err) {
+    throw new UsageError(`${flag} ${file} is not a JSON credentials object: ${err.message}`);
+  }
+}
+
+/**
+ * Whether a credentials document came from an emulator (its IMS endpoint is a
+ * URL on a loopback address): those are replaced by fresh ones, as their port
+ * is gone. Anything else may be a user's real credentials and is never written.
+ */
+function mintedByAnEmulator(document) {
+  const endpoint = (document.integration || document).imsEndpoint;
+  try {
+    const { protocol, hostname } = new URL(endpoint);
+    return (protocol === 'http:' || protocol === 'https:')
+      && (hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname));
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a secret-bearing document readable by its owner only, replacing any old one whole. */
+function writePrivate(file, document) {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    fs.renameSync(temp, file);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
 }
 
 async function runEmulator(args, io) {
@@ -107,6 +189,16 @@ async function runEmulator(args, io) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     throw err;
+  }
+  try {
+    for (const { file, kind } of config[MINT]) {
+      writePrivate(file, kind === 'service' ? emulator.createServiceCredentials() : emulator.createOAuthClient());
+    }
+  } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await emulator.stop();
+    throw new UsageError(`cannot write credentials: ${err.message}`);
   }
   // Native listeners do not keep Node's event loop alive; this timer does.
   const keepAlive = setInterval(() => {}, 1 << 30);

@@ -6,7 +6,7 @@ const ErrorCodes = require('./error-codes');
 const native = require('./native');
 const { defaultFolderProcessor, defaultAssetProcessor } = require('./default-naming');
 
-/** Options of `FileSystemUpload.upload()` (compat.md §2.2). */
+/** Options of `FileSystemUpload.upload()` (docs/compat.md §2.2). */
 class FileSystemUploadOptions extends DirectBinaryUploadOptions {
   constructor() {
     super();

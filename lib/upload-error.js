@@ -19,7 +19,7 @@ const STATUS_BY_CODE = {
   ENOTSUPPORTED: 501,
 };
 
-/** Every failure the package reports (compat.md §9.2). */
+/** Every failure the package reports (docs/compat.md §9.2). */
 class UploadError extends Error {
   /**
    * @param {string} message

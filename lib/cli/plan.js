@@ -59,7 +59,7 @@ async function planUpload(sources, options, { include, exclude, maxFiles } = {})
   const planner = new FileSystemUpload();
   const plan = local.length
     ? await planner.walkAndPlan(options, local.map((s) => path.resolve(s)), { filter: globFilter(include, exclude), maxFiles })
-    : { directories: [], files: [], targets: [], warnings: [] };
+    : { directories: [], files: [], targets: null, warnings: [] };
   const entries = plan.files.map((file) => ({ source: file.filePath, target: damPath(file.fileUrl), size: file.fileSize }));
   const folderUrl = options.getUrl().replace(/\/+$/, '');
   const fileOptions = options.getUploadFileOptions() || {};
@@ -67,9 +67,11 @@ async function planUpload(sources, options, { include, exclude, maxFiles } = {})
     const name = decodeURIComponent(new URL(source).pathname.split('/').filter(Boolean).pop() || 'index');
     const fileUrl = `${folderUrl}/${encodeURIComponent(name)}`;
     plan.files.push({ ...fileOptions, fileUrl, sourceUrl: source });
-    plan.targets.push(null);
     entries.push({ source, target: damPath(fileUrl), size: null });
   }
+  // The walk's resolved targets cover its own files only: with URL sources
+  // added, the transfer resolves every file's URL itself.
+  if (remote.length) plan.targets = null;
   return { ...plan, entries };
 }
 
@@ -142,17 +144,15 @@ function readManifest(file) {
 /** The plan of a manifest, its targets re-rooted on `prefix` (the AEM origin). */
 function planOfManifest(manifest, prefix, fileOptions = {}) {
   const files = [];
-  const targets = [];
   for (const entry of manifest.files) {
     const fileUrl = `${prefix}${encodePath(entry.target)}`;
     const file = { ...fileOptions, fileUrl };
     if (isUrl(entry.source)) file.sourceUrl = entry.source;
     else Object.assign(file, { filePath: entry.source, fileSize: entry.size });
     files.push(file);
-    const folder = path.posix.dirname(entry.target);
-    targets.push({ fileUrl, targetFile: entry.target, targetFolder: folder, fileName: path.posix.basename(entry.target) });
   }
-  return { directories: manifest.folders, files, targets, entries: manifest.files, warnings: [] };
+  // targets: null, the transfer resolves each file's URL (the engine's rules).
+  return { directories: manifest.folders, files, targets: null, entries: manifest.files, warnings: [] };
 }
 
 module.exports = { planUpload, shard, readManifest, planOfManifest, globFilter, isUrl };

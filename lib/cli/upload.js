@@ -140,6 +140,7 @@ async function runUpload(sources, opts, io) {
     byTarget.set(entry.target, list);
   });
   const outcomes = new Array(plan.entries.length).fill(null);
+  const retries = new Uint32Array(plan.entries.length);
   const settle = (payload, outcome) => {
     const list = byTarget.get(payload.targetFile) || [];
     const i = list.find((k) => outcomes[k] === null);
@@ -190,7 +191,7 @@ async function runUpload(sources, opts, io) {
   });
   let result;
   try {
-    result = await upload.uploadPlanned(options, plan);
+    result = await upload.uploadPlanned(options, plan, { onSettled: (i, n) => { retries[i] = n; } });
   } catch (err) {
     output.end();
     release();
@@ -213,6 +214,7 @@ async function runUpload(sources, opts, io) {
     const list = byTarget.get(target) || [];
     for (const k of list) if (outcomes[k] === null) outcomes[k] = { status: 'skipped', size: entry.fileSize };
   }
+  outcomes.forEach((outcome, i) => { if (outcome) outcome.retries = retries[i]; });
   const report = buildReport(folderUrl, started, plan.entries, outcomes);
   if (result.errors.length && !interrupted) report.errors = result.errors.map((e) => ({ code: e.code, message: e.message }));
   output.event({ event: 'report', ...report });

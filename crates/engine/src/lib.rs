@@ -4,12 +4,16 @@
 //! planning, streaming, retries, the directory walk and naming rules, folder
 //! creation and events. The napi binding crate and the JS facade only adapt it.
 //!
-//! The main entry points: [`upload::Upload`] runs one call's transfer,
-//! [`folders::create_folder`] creates a folder, [`walk::walk`] and
-//! [`naming`] turn local trees into target paths; [`assets::AssetsClient`]
+//! The main entry points: an [`session::AemSession`] (a pooled
+//! [`http::Client`], the user's headers and [`credentials::Credentials`])
+//! carries every AEM request of a call; [`upload::Upload`] runs one call's
+//! transfer over it and [`folders::create_folders`] creates folders;
+//! [`walk::walk`] and [`tree::TreePlan`] turn local trees into folders and
+//! [`target::Target`]s without sending anything; [`assets::AssetsClient`]
 //! speaks the Assets Author API.
 
 pub mod assets;
+pub mod blob;
 pub mod buffers;
 pub mod credentials;
 mod error;
@@ -22,8 +26,11 @@ pub mod plan;
 mod protocol;
 pub mod redact;
 pub mod remote;
+pub mod session;
 pub mod source;
 mod stream;
+pub mod target;
+pub mod tree;
 pub mod upload;
 pub mod walk;
 

@@ -29,7 +29,7 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode, Url};
 use tokio_util::sync::CancellationToken;
 
-use crate::http::{self, Activity, Client, ClientOptions, Failure, Request, RetryPolicy};
+use crate::http::{self, Activity, Client, ClientOptions, Failure, Request, RetryOn, RetryPolicy};
 use crate::redact::redact_url;
 use crate::source::{size_mismatch, SourceFault};
 use crate::stream::{StreamFeed, StreamSource};
@@ -179,7 +179,7 @@ impl RemoteSource {
         // The call's retry count, delay and idle timeout; origins are never
         // retried on a 4xx, whatever AEM's eventual consistency asks for.
         let policy = &RetryPolicy {
-            retry_all_errors: false,
+            retry_on: RetryOn::Transient,
             final_status: None,
             cancel_grace: Duration::ZERO,
             ..policy.clone()

@@ -329,6 +329,57 @@ impl OpenSource {
     }
 }
 
+/// One part of an open source, ready to be sent and sent again on a retry:
+/// a stream's part is read whole first (bounded by the part size); a file's
+/// or a buffer's is read as each attempt sends it. This is where a new kind
+/// of source decides how its parts are read.
+pub struct Part<'a> {
+    source: &'a OpenSource,
+    start: u64,
+    end: u64,
+    preread: Option<Bytes>,
+    fault: SourceFault,
+    buffers: Arc<BufferPool>,
+}
+
+impl OpenSource {
+    /// Prepares bytes `[start, end)` as one part; large file parts will be
+    /// read into buffers of `buffers`.
+    pub async fn part(&self, start: u64, end: u64, buffers: &Arc<BufferPool>) -> Result<Part<'_>> {
+        let preread = if self.is_stream() { Some(self.read(start, end).await?) } else { None };
+        Ok(Part { source: self, start, end, preread, fault: SourceFault::default(), buffers: Arc::clone(buffers) })
+    }
+}
+
+impl Part<'_> {
+    /// The body of one attempt, touching `activity` as it is sent. Once the
+    /// source has failed (a file that shrank), every attempt fails with that.
+    pub fn body(&self, activity: &Activity) -> Result<reqwest::Body> {
+        self.fault.new_attempt();
+        if let Some(error) = self.fault.get() {
+            return Err(error);
+        }
+        match &self.preread {
+            Some(data) => Ok(paced_body(data.clone(), activity)),
+            None => self.source.body(self.start, self.end, activity, &self.fault, &self.buffers),
+        }
+    }
+
+    /// The source failure seen while a body was sent, if any: it is the
+    /// file's error, not the transport error it caused.
+    pub fn fault(&self) -> Option<Error> {
+        self.fault.take()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
 fn io_error(error: &std::io::Error, path: &std::path::Path) -> Error {
     let code = ErrorCode::from_io(error);
     let label = match code {

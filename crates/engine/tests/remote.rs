@@ -89,7 +89,8 @@ async fn origin(data: Vec<u8>, change_after: usize) -> (String, Arc<Mutex<Vec<St
 }
 
 fn policy() -> RetryPolicy {
-    RetryPolicy::new(1, std::time::Duration::from_millis(5), Some(std::time::Duration::from_secs(10)))
+    RetryPolicy::new(2, std::time::Duration::from_millis(5), 2)
+        .with_idle_timeout(Some(std::time::Duration::from_secs(10)))
 }
 
 async fn body_bytes(open: &OpenSource, start: u64, end: u64, fault: &SourceFault) -> Result<Vec<u8>, String> {

@@ -181,11 +181,11 @@ fn check_api_key(ctx: &Context, headers: &HeaderMap) -> Result<(), Problem> {
     }
 }
 
-/// Whether `key` was registered: in the configuration (`author.apiKeys`).
-/// (The client ids the emulator's IMS registers belong here too, as a real
-/// environment allow-lists the Developer Console project it was set up with.)
+/// Whether `key` was registered: in the configuration (`author.apiKeys`),
+/// or as the client id of a client the emulator's IMS knows, as a real
+/// environment allow-lists the Developer Console project set up for it.
 fn api_key_registered(ctx: &Context, key: &str) -> bool {
-    ctx.config().author.api_keys.iter().any(|k| k == key)
+    ctx.config().author.api_keys.iter().any(|k| k == key) || ctx.ims.is_client(key)
 }
 
 fn check_experimental(ctx: &Context, headers: &HeaderMap) -> Result<(), Problem> {

@@ -124,13 +124,8 @@ impl AssetsClient {
         let client = Client::new(&options.connection).map_err(|e| AssetsError::from_engine("AssetsClient", &e))?;
         // As folder creation does: the first retry waits `retry_delay`, then ×2.
         let policy = RetryPolicy {
-            attempts: options.retry_count.saturating_add(1),
-            delay: options.retry_delay / 2,
-            multiplier: 2,
-            retry_all_errors: false,
             idle_timeout: options.idle_timeout,
-            cancel_grace: Duration::ZERO,
-            final_status: None,
+            ..RetryPolicy::new(options.retry_count.saturating_add(1), options.retry_delay / 2, 2)
         };
         Ok(AssetsClient { api: Arc::new(Api::new(base, client, options.credentials, api_key, policy, options.log)) })
     }
