@@ -315,6 +315,12 @@ async fn accept_api_key_and_credentials_are_checked() {
     let res = client.get(&url).header("authorization", AUTH).header("x-api-key", "someone-else").send().await;
     assert_eq!(res.unwrap().status(), 200);
 
+    // A client registered with the emulator's IMS is an allow-listed key too.
+    let minted = emulator.create_oauth_client(&Value::Null).unwrap();
+    let client_id = minted["clientId"].as_str().unwrap();
+    let res = client.get(&url).header("authorization", AUTH).header("x-api-key", client_id).send().await;
+    assert_eq!(res.unwrap().status(), 200);
+
     // Unknown and malformed ids, unknown routes and methods.
     let unknown = "urn:aaid:aem:00000000-0000-4000-8000-000000000000";
     problem(call(&client, &emulator, Method::GET, &metadata_path(unknown)).send().await.unwrap(), 404).await;
