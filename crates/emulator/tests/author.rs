@@ -324,6 +324,7 @@ async fn accept_api_key_and_credentials_are_checked() {
     // Unknown and malformed ids, unknown routes and methods.
     let unknown = "urn:aaid:aem:00000000-0000-4000-8000-000000000000";
     problem(call(&client, &emulator, Method::GET, &metadata_path(unknown)).send().await.unwrap(), 404).await;
+    problem(patch(&client, &emulator, unknown, None, json!([])).await, 404).await;
     problem(call(&client, &emulator, Method::GET, &metadata_path("not-an-id")).send().await.unwrap(), 400).await;
     problem(call(&client, &emulator, Method::GET, "/adobe/assets/a/b/c").send().await.unwrap(), 404).await;
     let res = call(&client, &emulator, Method::POST, &metadata_path(&id)).send().await.unwrap();

@@ -294,6 +294,10 @@ async fn rendition(ctx: &Context, req: &Request, id: &str) -> Answer {
 fn patch_metadata(ctx: &Context, req: &Request, id: &str, body: &[u8]) -> Answer {
     check_asset_id(id)?;
     check_accept(req.headers())?;
+    // An unknown asset is 404 whatever else is wrong with the request.
+    if ctx.dam.lock().unwrap().asset_by_id(id).is_none() {
+        return Err(not_found(id));
+    }
     let content_type = header_str(req.headers(), CONTENT_TYPE.as_str()).unwrap_or("");
     if !content_type.trim().to_ascii_lowercase().starts_with("application/json-patch+json") {
         return Err(problem(415, "PATCH takes Content-Type: application/json-patch+json"));
