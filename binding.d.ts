@@ -9,6 +9,40 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * One call of a `NativeAssetsClient`. Every method resolves to JSON text:
+ * `{"ok": value}` or `{"error": {code, message, status?, problem?,
+ * currentEtag?, job?, detail?}}`.
+ */
+export declare class NativeAssetsCall {
+  cancel(): void
+  getMetadata(assetId: string, ifNoneMatch?: string | undefined | null): Promise<string>
+  headMetadata(assetId: string): Promise<string>
+  /** `ops_json`: the caller's JSON Patch array as JSON text. */
+  patchMetadata(assetId: string, opsJson: string, ifMatch?: string | undefined | null): Promise<string>
+  /** `values_json`: `{name: value}` as JSON text. */
+  updateMetadata(assetId: string, valuesJson: string, retries: number): Promise<string>
+  deleteAsset(assetId: string, force: boolean, wait: boolean, timeout?: number | undefined | null): Promise<string>
+  /** `job`: a job id or a location. */
+  getJobStatus(job: string): Promise<string>
+  waitForJob(job: string, timeout?: number | undefined | null): Promise<string>
+  assetIdForPath(damPath: string): Promise<string>
+}
+
+/** An Assets Author API client over one pooled connection. */
+export declare class NativeAssetsClient {
+  /**
+   * `authorize(reason)`: the JS credentials bridge (see `JsCredentials`);
+   * absent: no Authorization. `log(level, message)`: the log sink. Bad
+   * options throw a message prefixed with their code (`EINVALIDOPTIONS: …`).
+   */
+  constructor(options: NativeAssetsOptions, authorize?: (((arg: string) => Promise<string>)) | undefined | null, log?: (((arg0: string, arg1: string) => void)) | undefined | null)
+  /** A handle for one call: cancelled with the client, or on its own. */
+  call(): NativeAssetsCall
+  /** Cancels every call in flight and every later one. */
+  cancel(): void
+}
+
 /** One provider; shared by every call it is given to. */
 export declare class NativeAuth {
   static basic(username: string, password: string): NativeAuth
@@ -170,6 +204,17 @@ export declare function defaultFolderName(name: string, replace: string): string
 export declare function folderChain(targetFolder: string): string
 
 export declare function isValidReplaceValue(value: string): boolean
+
+/** The options of `new AssetsClient()` (already checked by JS). */
+export interface NativeAssetsOptions {
+  url: string
+  apiKey?: string
+  retryCount?: number
+  /** Milliseconds. */
+  retryDelay?: number
+  /** Idle timeout of an attempt, milliseconds; 0: none. */
+  timeout?: number
+}
 
 /** A header for the caller's own request, or why there is none. */
 export interface NativeAuthorization {

@@ -835,6 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeAssetsCall = nativeBinding.NativeAssetsCall
+module.exports.NativeAssetsClient = nativeBinding.NativeAssetsClient
 module.exports.NativeAuth = nativeBinding.NativeAuth
 module.exports.NativeEmulator = nativeBinding.NativeEmulator
 module.exports.NativePlan = nativeBinding.NativePlan

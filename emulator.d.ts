@@ -22,7 +22,19 @@ export interface RouteFaults {
   maxAttempt?: number
 }
 
-export type FaultRoute = 'initiate' | 'part' | 'complete' | 'folder' | 'createasset' | 'ims' | '*'
+export type FaultRoute = 'initiate' | 'part' | 'complete' | 'folder' | 'createasset' | 'ims' | 'author' | '*'
+
+/** The Assets Author API (`/adobe/assets/…`). */
+export interface AuthorConfig {
+  /** Client ids accepted as `X-Api-Key` (AEM's allow-list); any other key gets 403. Default: none. */
+  apiKeys?: string[]
+  /** Refuse (400) a delete or job status without `X-Adobe-Accept-Experimental: 1`. Default false. */
+  requireExperimental?: boolean
+  /** Referenced assets (DAM paths or asset ids): a delete without `force` answers 202 and a job. */
+  referenced?: string[]
+  /** How long such a job runs, in ms. Default 1000. */
+  jobMs?: number
+}
 
 export interface EmulatorConfig {
   host?: string
@@ -57,6 +69,9 @@ export interface EmulatorConfig {
   programId?: number
   environmentId?: number
   requestLogLimit?: number
+  /** Every Author API delete answers 202 and a job that ends after this many ms (null: only referenced assets). */
+  asyncDelete?: number | null
+  author?: AuthorConfig
   secret?: string
 }
 
@@ -84,6 +99,8 @@ export interface EmulatorState {
   counters: Record<string, { requests: number; statuses: Record<string, number> }>
   violations: Array<{ kind: ViolationKind; request: string; detail: string }>
   faults: Array<{ route: string; key: string; attempt: number; kind: string; retryAfterSeconds?: number }>
+  /** Author API delete jobs. */
+  jobs: Array<{ jobId: string; assetId: string; path: string; state: 'PROCESSING' | 'COMPLETED' }>
   storage: string
   ims: ImsState
 }

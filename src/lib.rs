@@ -4,6 +4,7 @@
 
 #![deny(clippy::all)]
 
+mod assets;
 mod auth;
 mod emulator;
 mod error;
@@ -12,6 +13,7 @@ mod plan;
 mod session;
 mod upload;
 
+pub use assets::*;
 pub use auth::*;
 pub use emulator::*;
 pub use error::*;

@@ -42,6 +42,10 @@ async function demo(): Promise<void> {
   const client: OAuthClient = emulator.createOAuthClient({ scopes: 'openid,aem.assets.author' })
   const revoked: number = emulator.revokeTokens(credentials.integration.technicalAccount.clientId) + emulator.revokeTokens()
   void [client.clientSecret, revoked, state.ims.tokensIssued, emulator.registerCredentials(client)]
+  emulator.configure({ author: { apiKeys: ['client-1'], referenced: ['/content/dam/a.txt'], jobMs: 200 }, asyncDelete: null })
+  emulator.configure({ faults: { routes: { author: { status503: 0.1 } } } })
+  const jobs: string[] = state.jobs.map((job) => `${job.jobId} ${job.state}`)
+  void jobs
   await emulator.stop()
 }
 

@@ -47,6 +47,11 @@ pub struct Config {
     pub faults: FaultConfig,
     /// How many requests `/_emulator/requests` keeps.
     pub request_log_limit: usize,
+    /// Author API deletes all answer 202 and a job that finishes after this
+    /// many ms (protocol.md: `asyncDelete`); `null`: only referenced assets.
+    pub async_delete: Option<u64>,
+    /// The Assets Author API routes (`/adobe/assets/…`).
+    pub author: AuthorConfig,
     /// HMAC key for URLs and tokens; random when absent.
     #[serde(skip_serializing)]
     pub secret: Option<String>,
@@ -78,6 +83,8 @@ impl Default for Config {
             ims: ImsConfig::default(),
             faults: FaultConfig::default(),
             request_log_limit: 10_000,
+            async_delete: None,
+            author: AuthorConfig::default(),
             secret: None,
         }
     }
@@ -355,13 +362,37 @@ impl Default for ImsConfig {
     }
 }
 
+/// The Assets Author API. Its callers need the credentials of [`AuthConfig`]
+/// and an `X-Api-Key` registered here: the client ids AEM allow-lists
+/// (through Cloud Manager's `allowedClientIDs` on a real environment).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct AuthorConfig {
+    /// Client ids accepted as `X-Api-Key`; any other gets 403.
+    pub api_keys: Vec<String>,
+    /// Refuse (400) a delete or job status without `X-Adobe-Accept-Experimental: 1`,
+    /// as the 2024.11 reference marks them experimental.
+    pub require_experimental: bool,
+    /// Assets (DAM paths or asset ids) that other content references: a
+    /// delete without `force=true` answers 202 and a job that updates the references.
+    pub referenced: Vec<String>,
+    /// How long such a job runs, in ms (`asyncDelete`, when set, overrides it).
+    pub job_ms: u64,
+}
+
+impl Default for AuthorConfig {
+    fn default() -> Self {
+        AuthorConfig { api_keys: Vec::new(), require_experimental: false, referenced: Vec::new(), job_ms: 1000 }
+    }
+}
+
 /// Seeded fault injection. A decision is a function of (seed, route, stable
 /// request key, attempt number), so reruns see the same faults.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct FaultConfig {
     pub seed: u64,
-    /// Per route (`initiate`, `part`, `complete`, `folder`, `createasset`, `ims`), or
+    /// Per route (`initiate`, `part`, `complete`, `folder`, `createasset`, `ims`, `author`), or
     /// `*` for every route without its own entry.
     pub routes: BTreeMap<String, RouteFaults>,
     /// For this many ms after a folder is created, initiate and complete in it answer 404.
@@ -453,16 +484,18 @@ pub enum FaultRoute {
     Folder,
     CreateAsset,
     Ims,
+    Author,
 }
 
 impl FaultRoute {
-    pub const ALL: [FaultRoute; 6] = [
+    pub const ALL: [FaultRoute; 7] = [
         FaultRoute::Initiate,
         FaultRoute::Part,
         FaultRoute::Complete,
         FaultRoute::Folder,
         FaultRoute::CreateAsset,
         FaultRoute::Ims,
+        FaultRoute::Author,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -473,6 +506,7 @@ impl FaultRoute {
             FaultRoute::Folder => "folder",
             FaultRoute::CreateAsset => "createasset",
             FaultRoute::Ims => "ims",
+            FaultRoute::Author => "author",
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct Dam {
     pub chunked: HashMap<String, ChunkedCreate>,
     /// Part URLs refused as expired (path and query), to spot reuse.
     pub expired_refused: HashSet<String>,
+    /// Author API delete jobs, by job id.
+    pub jobs: HashMap<String, crate::author::DeleteJob>,
 }
 
 /// How an existing asset is treated at complete.
@@ -96,7 +98,7 @@ pub fn new_asset_id() -> String {
     format!("urn:aaid:aem:{}", crate::ids::random_uuid())
 }
 
-fn new_etag() -> String {
+pub fn new_etag() -> String {
     format!("\"{}\"", crate::ids::random_uuid().simple())
 }
 
@@ -210,7 +212,64 @@ impl Dam {
             })
             .collect();
         pending.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
-        json!({"folders": folders, "assets": assets, "pendingUploads": pending})
+        json!({"folders": folders, "assets": assets, "pendingUploads": pending, "jobs": self.jobs_state()})
+    }
+
+    /// The repository a `dir` storage root kept in its index
+    /// (`<root>/.aem-emulator/index.json`) when an emulator last ran on it:
+    /// folders, and assets whose binaries are still in place, with their
+    /// ids, tags, versions and metadata. Empty when there is no index.
+    pub fn restore(root: &std::path::Path) -> std::io::Result<Dam> {
+        let mut dam = Dam::default();
+        let index = match std::fs::read(root.join(".aem-emulator").join("index.json")) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(dam),
+            Err(e) => return Err(e),
+        };
+        let index: Value = serde_json::from_slice(&index)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("index.json: {e}")))?;
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+        let time = |v: &Value, key: &str| {
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(v.get(key).and_then(Value::as_u64).unwrap_or(0))
+        };
+        for folder in index["folders"].as_array().into_iter().flatten() {
+            if let (Some(path), Some(title)) = (text(folder, "path"), text(folder, "title")) {
+                dam.folders.insert(path, Folder { title, created_at: Instant::now() });
+            }
+        }
+        for entry in index["assets"].as_array().into_iter().flatten() {
+            let (Some(path), Some(asset_id), Some(etag)) =
+                (text(entry, "path"), text(entry, "assetId"), text(entry, "etag"))
+            else {
+                continue;
+            };
+            let file = root.join(path.trim_start_matches('/'));
+            let Ok(size) = std::fs::metadata(&file).map(|m| m.len()) else { continue };
+            let versions = entry["versions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| Version {
+                    label: text(v, "label"),
+                    comment: text(v, "comment"),
+                    size: v.get("size").and_then(Value::as_u64).unwrap_or(0),
+                    sha256: text(v, "sha256"),
+                    created: time(v, "created"),
+                })
+                .collect();
+            let asset = Asset {
+                asset_id,
+                binary: Binary { size, sha256: text(entry, "sha256"), data: crate::storage::BinaryData::File(file) },
+                mime_type: text(entry, "mimeType").unwrap_or_else(|| "application/octet-stream".into()),
+                etag,
+                versions,
+                metadata: entry["metadata"].as_object().cloned().unwrap_or_default(),
+                created: time(entry, "created"),
+                modified: time(entry, "modified"),
+            };
+            dam.assets.insert(path, asset);
+        }
+        Ok(dam)
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! It speaks the direct binary upload protocol exactly (initiate, presigned
 //! part PUTs on a separate blob origin, complete), the create-asset servlet
-//! fallback and the `/api/assets` folder API; records every protocol
+//! fallback, the `/api/assets` folder API and the Assets Author API
+//! (metadata with ETags, JSON Patch, deletes with jobs); records every protocol
 //! violation a client commits; and injects seeded, reproducible faults.
 //!
 //! ```no_run
@@ -20,6 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod author;
 pub mod config;
 mod context;
 mod dam;
@@ -87,9 +89,14 @@ impl Emulator {
             None => uuid::Uuid::new_v4().as_bytes().to_vec(),
         };
         let storage = Arc::new(Storage::new(config.storage.clone()).map_err(Error::Storage)?);
+        // `dir` storage keeps what it held, metadata included, across restarts.
+        let dam = match storage.mode() {
+            StorageMode::Dir(root) => Dam::restore(root).map_err(Error::Storage)?,
+            _ => Dam::default(),
+        };
         let ctx = Arc::new(Context {
             config: RwLock::new(Arc::new(config)),
-            dam: Mutex::new(Dam::default()),
+            dam: Mutex::new(dam),
             journal: Mutex::new(Journal::default()),
             signer: Signer::new(&secret),
             storage,

@@ -348,9 +348,29 @@ pub struct Failure {
     pub retry_after: Option<Duration>,
 }
 
+impl Failure {
+    /// The failure a non-2xx answer stands for.
+    fn of(answer: &Answer) -> Failure {
+        Failure {
+            error: Error::http_status(answer.status.as_u16()),
+            status: Some(answer.status),
+            retry_after: retry_after(&answer.headers),
+        }
+    }
+}
+
 impl Client {
     /// One attempt: send, read the whole answer, fail on a non-2xx.
     async fn attempt(&self, send: &Request<'_>, policy: &RetryPolicy) -> std::result::Result<Answer, Failure> {
+        match self.exchange(send, policy).await {
+            Ok(answer) if answer.status.is_success() => Ok(answer),
+            Ok(answer) => Err(Failure::of(&answer)),
+            Err(error) => Err(Failure { error, status: None, retry_after: None }),
+        }
+    }
+
+    /// One attempt: send and read the whole answer, whatever its status.
+    async fn exchange(&self, send: &Request<'_>, policy: &RetryPolicy) -> Result<Answer> {
         let activity = Activity::default();
         let run = async {
             let mut headers = send.headers.clone();
@@ -381,15 +401,7 @@ impl Client {
             }
             Ok(Answer { status, headers, body: body.into() })
         };
-        match idle_timeout(run, &activity, policy.idle_timeout).await {
-            Ok(answer) if answer.status.is_success() => Ok(answer),
-            Ok(answer) => Err(Failure {
-                error: Error::http_status(answer.status.as_u16()),
-                status: Some(answer.status),
-                retry_after: retry_after(&answer.headers),
-            }),
-            Err(error) => Err(Failure { error, status: None, retry_after: None }),
-        }
+        idle_timeout(run, &activity, policy.idle_timeout).await
     }
 
     /// Sends with retries. Each retried attempt's error goes to `retried`.
@@ -402,6 +414,40 @@ impl Client {
         retried: &mut (dyn FnMut(&Error) + std::marker::Send),
     ) -> std::result::Result<Answer, Failure> {
         retry(policy, cancel, retried, || self.attempt(send, policy)).await
+    }
+
+    /// Sends with the retries of [`Client::send`], but hands back the last
+    /// answer whatever its status (a 304 with its tag, a 412 or a 404 with
+    /// its problem details) for the caller to read; fails only when no answer
+    /// came (a transport error, a timeout, cancellation).
+    pub async fn send_for_answer(
+        &self,
+        send: &Request<'_>,
+        policy: &RetryPolicy,
+        cancel: &CancellationToken,
+        retried: &mut (dyn FnMut(&Error) + std::marker::Send),
+    ) -> std::result::Result<Answer, Failure> {
+        // The last non-2xx answer, handed back when the retries end on it.
+        let last = std::sync::Mutex::new(None::<Answer>);
+        let outcome = retry(policy, cancel, retried, || async {
+            match self.exchange(send, policy).await {
+                Ok(answer) if answer.status.is_success() => Ok(answer),
+                Ok(answer) => {
+                    let failure = Failure::of(&answer);
+                    *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer);
+                    Err(failure)
+                }
+                Err(error) => Err(Failure { error, status: None, retry_after: None }),
+            }
+        })
+        .await;
+        match outcome {
+            // Only a failure that is the answer itself (not cancellation).
+            Err(failure) if failure.status.is_some() => {
+                last.into_inner().unwrap_or_else(|e| e.into_inner()).ok_or(failure)
+            }
+            other => other,
+        }
     }
 
     /// Like [`Client::send`], but stops at the answer's head: a success's

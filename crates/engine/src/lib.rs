@@ -9,8 +9,10 @@
 //! carries every AEM request of a call; [`upload::Upload`] runs one call's
 //! transfer over it and [`folders::create_folders`] creates folders;
 //! [`walk::walk`] and [`tree::TreePlan`] turn local trees into folders and
-//! [`target::Target`]s without sending anything.
+//! [`target::Target`]s without sending anything; [`assets::AssetsClient`]
+//! speaks the Assets Author API.
 
+pub mod assets;
 pub mod auth;
 pub mod blob;
 pub mod buffers;

@@ -1,10 +1,14 @@
 //! `GET <asset path>`: the stored binary, as AEM serves an asset's original
-//! rendition (memory and dir storage only; digest and size keep no bytes).
+//! rendition (memory and dir storage only; digest and size keep no bytes);
+//! and `GET <DAM path>.json`, the node as Sling renders it, whose `jcr:uuid`
+//! is the asset id without `urn:aaid:aem:` (the documented way from a path
+//! to an asset id).
 
 use std::sync::Arc;
 
 use hyper::header::{HeaderValue, CONTENT_TYPE, ETAG};
 use hyper::Method;
+use serde_json::{json, Value};
 
 use super::require_auth;
 use crate::context::Context;
@@ -23,7 +27,10 @@ pub async fn handle(ctx: &Arc<Context>, req: Request) -> Outcome {
         dam.assets.get(&path).map(|a| (a.binary.data.clone(), a.mime_type.clone(), a.etag.clone()))
     };
     let Some((data, mime, etag)) = found else {
-        return http::text(404, "Not found").into();
+        return match path.strip_suffix(".json").and_then(|node| node_json(ctx, node)) {
+            Some(node) => http::json(200, &node).into(),
+            None => http::text(404, "Not found").into(),
+        };
     };
     let bytes = match data {
         BinaryData::Memory(bytes) => bytes,
@@ -42,4 +49,23 @@ pub async fn handle(ctx: &Arc<Context>, req: Request) -> Outcome {
         response.headers_mut().insert(ETAG, etag);
     }
     response.into()
+}
+
+/// The Sling JSON of an asset or folder node, or `None` when there is none.
+fn node_json(ctx: &Context, path: &str) -> Option<Value> {
+    let dam = ctx.dam.lock().unwrap();
+    if let Some(asset) = dam.assets.get(path) {
+        let uuid = asset.asset_id.strip_prefix("urn:aaid:aem:").unwrap_or(&asset.asset_id);
+        return Some(json!({
+            "jcr:primaryType": "dam:Asset",
+            "jcr:mixinTypes": ["mix:referenceable"],
+            "jcr:uuid": uuid,
+            "jcr:createdBy": "admin",
+        }));
+    }
+    if dam.folder_exists(path) {
+        let title = dam.folders.get(path).map(|f| f.title.clone());
+        return Some(json!({"jcr:primaryType": "sling:Folder", "jcr:title": title, "jcr:createdBy": "admin"}));
+    }
+    None
 }

@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::faults::{Decision, Fault};
 use crate::http::{self, Outcome, Request, Response};
 
+mod author;
 mod binary;
 mod blob;
 mod complete;
@@ -25,6 +26,7 @@ mod initiate;
 
 /// Route names as the request log and counters show them.
 pub mod names {
+    pub const AUTHOR: &str = "author";
     pub const INITIATE: &str = "initiate";
     pub const PART: &str = "part";
     pub const COMPLETE: &str = "complete";
@@ -44,6 +46,8 @@ pub fn route_of(method: &Method, path: &str) -> &'static str {
         names::IMS
     } else if path == "/api/assets" || path.starts_with("/api/assets/") || path.starts_with("/api/assets.") {
         names::FOLDER
+    } else if author::matches(path) {
+        names::AUTHOR
     } else if *method == Method::POST && path.ends_with(initiate::SELECTOR) {
         names::INITIATE
     } else if *method == Method::POST && path.ends_with(complete::SELECTOR) {
@@ -59,6 +63,7 @@ pub fn route_of(method: &Method, path: &str) -> &'static str {
 
 pub async fn dispatch_aem(ctx: &Arc<Context>, route: &'static str, req: Request) -> Outcome {
     match route {
+        names::AUTHOR => author::handle(ctx, req).await,
         names::CONTROL => control::handle(ctx, req).await,
         names::FOLDER => folders::handle(ctx, req).await,
         names::IMS => ims::handle(ctx, req).await,
@@ -175,6 +180,7 @@ mod tests {
         assert_eq!(route_of(&Method::POST, "/ims/exchange/jwt"), names::IMS);
         assert_eq!(route_of(&Method::POST, "/ims/token/v3"), names::IMS);
         assert_eq!(route_of(&Method::GET, "/content/dam/a.jpg"), names::BINARY);
+        assert_eq!(route_of(&Method::PATCH, "/adobe/assets/urn:aaid:aem:x/metadata"), names::AUTHOR);
         assert_eq!(route_of(&Method::PUT, "/content/dam/a.jpg"), names::UNKNOWN);
     }
 
