@@ -298,6 +298,46 @@ test('100,000 small files dry-run and 20,000 uploaded with the command\'s memory
   expect(dryMb).toBeLessThan(300);
 });
 
+test('service credentials (file or .env) and OAuth server-to-server from .env: one IMS exchange per run, secrets never shown', async () => {
+  const { top, files } = tree('ims', 30, 3);
+  const credentials = env.emulator.createServiceCredentials();
+  const file = path.join(work, 'credentials.json');
+  fs.writeFileSync(file, JSON.stringify(credentials));
+  const exchanges = (clientId) => env.emulator.state().ims.clients.find((c) => c.clientId === clientId).exchanges;
+  const { clientId } = credentials.integration.technicalAccount;
+
+  dotEnv(work, `AEM_USERNAME=\nAEM_SERVICE_CREDENTIALS_FILE=${file}\n`);
+  const viaEnv = await cli(['upload', top, '--target', '/content/dam/ims1', '--json']);
+  expect(viaEnv.code).toBe(0);
+  expect(assetsUnder('/content/dam/ims1/ims')).toHaveLength(files.length);
+  expect(exchanges(clientId)).toBe(1);
+
+  fs.writeFileSync(path.join(work, '.env'), `AEM_URL=${env.emulator.url}\n`);
+  const viaFlag = await cli(['upload', top, '--target', '/content/dam/ims2', '--service-credentials', file]);
+  expect(viaFlag.code).toBe(0);
+  expect(exchanges(clientId)).toBe(2);
+
+  const oauth = env.emulator.createOAuthClient();
+  fs.writeFileSync(path.join(work, '.env'), `AEM_URL=${env.emulator.url}\nAEM_IMS_CLIENT_ID=${oauth.clientId}\n`
+    + `AEM_IMS_CLIENT_SECRET=${oauth.clientSecret}\nAEM_IMS_SCOPES=${oauth.scopes}\nAEM_IMS_ENDPOINT=${oauth.imsEndpoint}\n`);
+  const viaOAuth = await cli(['upload', top, '--target', '/content/dam/ims3', '--report', path.join(work, 'r.json')]);
+  expect(viaOAuth.code).toBe(0);
+  expect(exchanges(oauth.clientId)).toBe(1);
+
+  fs.writeFileSync(path.join(work, '.env'), `AEM_URL=${env.emulator.url}\nAEM_IMS_CLIENT_ID=${oauth.clientId}\n`
+    + `AEM_IMS_CLIENT_SECRET=wrong-${oauth.clientSecret}\nAEM_IMS_SCOPES=${oauth.scopes}\nAEM_IMS_ENDPOINT=${oauth.imsEndpoint}\n`);
+  const refused = await cli(['upload', top, '--target', '/content/dam/ims4']);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/ENOTAUTHORIZED.*invalid_client/);
+  expect(assetsUnder('/content/dam/ims4')).toEqual([]);
+
+  const text = [viaEnv, viaFlag, viaOAuth, refused].map((o) => o.stdout + o.stderr).join('\n') + fs.readFileSync(path.join(work, 'r.json'), 'utf8');
+  const { privateKey, technicalAccount } = credentials.integration;
+  for (const secret of [technicalAccount.clientSecret, oauth.clientSecret, privateKey.split('\n')[1]]) {
+    expect(text).not.toContain(secret);
+  }
+});
+
 test('no password, token or signature appears in any output or report', async () => {
   dotEnv();
   const { top } = tree('secrets', 3);

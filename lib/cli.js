@@ -220,8 +220,10 @@ folder URL, or a DAM path joined to AEM_URL (default TARGET_FOLDER, else
 /content/dam).
 
 Configuration: flags, then the environment, then .env in the working
-directory (or --env-file): AEM_URL, TARGET_FOLDER, AEM_USERNAME and
-AEM_PASSWORD, AEM_BEARER_TOKEN, HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+directory (or --env-file): AEM_URL, TARGET_FOLDER; credentials from
+AEM_SERVICE_CREDENTIALS_FILE, AEM_IMS_CLIENT_ID + AEM_IMS_CLIENT_SECRET
+(+ AEM_IMS_SCOPES, AEM_IMS_ENDPOINT), AEM_BEARER_TOKEN, or AEM_USERNAME +
+AEM_PASSWORD (the first set wins); HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
 
 Exit codes: 0 every file uploaded (or skipped by the journal), 1 some files
 failed, 2 bad usage, configuration or credentials (nothing was sent),
@@ -244,6 +246,22 @@ every folder listed in each. Run each shard anywhere with
 Examples:
   $ aem-upload plan ./archive --target /content/dam/archive --shards 4 --out shards
   $ aem-upload upload --manifest shards/shard-$JOB_COMPLETION_INDEX.json --journal shard-$JOB_COMPLETION_INDEX.journal
+`;
+
+const ASSETS_HELP = `
+Configuration as for upload: AEM_URL and credentials from flags, the
+environment or .env; X-Api-Key from --api-key, AEM_API_KEY or
+AEM_IMS_CLIENT_ID. Results are JSON on stdout.
+
+Exit codes: 0 done, 1 the call failed (e.g. ENOTFOUND, EPRECONDITIONFAILED,
+EJOBFAILED), 2 bad usage, configuration or refused credentials.
+
+Examples:
+  $ aem-upload assets metadata get /content/dam/photos/a.jpg
+  $ aem-upload assets metadata set /content/dam/photos/a.jpg dc:title="Summer" sku=A-1234
+  $ aem-upload assets metadata set urn:aaid:aem:0b1c… --patch ops.json
+  $ aem-upload assets delete /content/dam/photos/old.jpg --wait
+  $ aem-upload assets job 2f1e… --wait
 `;
 
 /** Options shared by upload and plan. */
@@ -271,6 +289,7 @@ function program(io, exit) {
     .argument('[source...]', 'local files and folders, http(s) URLs'))
     .option('--user <user:password>', 'Basic authentication')
     .option('--token <token>', 'a bearer token (e.g. a local development token)')
+    .option('--service-credentials <file>', 'the Developer Console\'s service credentials JSON (exchanged at IMS)')
     .option('--replace', 'replace existing assets')
     .option('--create-version', 'add a version to existing assets')
     .option('--version-label <label>', 'label of the version (with --create-version)')
@@ -284,6 +303,9 @@ function program(io, exit) {
     .option('--dry-run', 'walk, name and plan; print source → target per file; send nothing')
     .option('--json', 'NDJSON on stdout: one object per event and a final report')
     .option('--report <file>', 'write the final report as JSON')
+    .option('--asset-ids', 'look up each uploaded file\'s asset id for the report')
+    .option('--metadata <file.csv>', 'after the upload, write each file\'s CSV row as its metadata (first column: the source path)')
+    .option('--api-key <key>', 'X-Api-Key for --asset-ids and --metadata (default AEM_API_KEY, else AEM_IMS_CLIENT_ID)')
     .option('--no-progress', 'no progress output')
     .option('--ca <file>', 'trust this CA certificate (PEM) too')
     .option('--insecure', 'do not verify TLS certificates')
@@ -297,6 +319,43 @@ function program(io, exit) {
     .addOption(new Option('--out <dir>', 'folder for shard-<i>.json').makeOptionMandatory())
     .addHelpText('after', PLAN_HELP)
     .action(async (sources, opts) => exit(await require('./cli/upload').runPlan(sources, opts, io)));
+
+  const assets = cli.command('assets')
+    .description('Read and change assets through the Assets Author API (metadata, delete, jobs).')
+    .addHelpText('after', ASSETS_HELP);
+  const assetOptions = (command) => command
+    .option('--env-file <file>', 'read variables from this file instead of ./.env')
+    .option('--user <user:password>', 'Basic authentication')
+    .option('--token <token>', 'a bearer token')
+    .option('--service-credentials <file>', 'the Developer Console\'s service credentials JSON (exchanged at IMS)')
+    .option('--api-key <key>', 'X-Api-Key (default AEM_API_KEY, else AEM_IMS_CLIENT_ID)')
+    .option('--retries <n>', 'retries of a failed request (default 3)')
+    .option('--timeout <ms>', 'fail a request when no byte moves for this long (default 60000)');
+  const metadata = assets.command('metadata').description('An asset\'s metadata.');
+  assetOptions(metadata.command('get')
+    .description('Print an asset\'s metadata document (JSON, with its etag).')
+    .argument('<asset>', 'an asset id (urn:aaid:aem:…) or a DAM path'))
+    .action(async (asset, opts) => exit(await require('./cli/assets').metadataGet(asset, opts, io)));
+  assetOptions(metadata.command('set')
+    .description('Set metadata: name=value pairs (read-modify-write, no lost update), or a JSON Patch file.')
+    .argument('<asset>', 'an asset id (urn:aaid:aem:…) or a DAM path')
+    .argument('[pairs...]', 'name=value (JSON values parse: 3, true, ["a","b"]; name= removes)'))
+    .option('--patch <file>', 'a JSON Patch document (an array of operations)')
+    .option('--if-match <etag>', 'with --patch: apply only to this version (default: the current one)')
+    .action(async (asset, pairs, opts) => exit(await require('./cli/assets').metadataSet(asset, pairs, opts, io)));
+  assetOptions(assets.command('delete')
+    .description('Delete an asset.')
+    .argument('<asset>', 'an asset id (urn:aaid:aem:…) or a DAM path'))
+    .option('--force', 'delete even if other assets reference it')
+    .option('--wait', 'when AEM deletes in a job, wait for the job to finish')
+    .option('--wait-timeout <ms>', 'give up waiting after this long')
+    .action(async (asset, opts) => exit(await require('./cli/assets').remove(asset, opts, io)));
+  assetOptions(assets.command('job')
+    .description('A job\'s status (a delete AEM finishes later).')
+    .argument('<job>', 'a job id or the location a delete gave'))
+    .option('--wait', 'poll until the job finishes')
+    .option('--wait-timeout <ms>', 'give up waiting after this long')
+    .action(async (job, opts) => exit(await require('./cli/assets').job(job, opts, io)));
 
   // Its own parser (and messages), as before commander.
   cli.command('emulator')

@@ -56,22 +56,6 @@ function targetUrl(target, env) {
   return `${base}${damPath.split('/').map((s) => encodeURIComponent(s)).join('/')}`;
 }
 
-/**
- * The Authorization header for AEM: --user, --token, or the environment's
- * AEM_BEARER_TOKEN / AEM_USERNAME + AEM_PASSWORD. Service credentials and
- * OAuth come from the auth module when it is there.
- */
-function authorization(opts, env) {
-  if (opts.user) {
-    if (!opts.user.includes(':')) throw new UsageError('--user must be USER:PASSWORD');
-    return `Basic ${Buffer.from(opts.user).toString('base64')}`;
-  }
-  if (opts.token) return `Bearer ${opts.token}`;
-  if (env.AEM_BEARER_TOKEN) return `Bearer ${env.AEM_BEARER_TOKEN}`;
-  if (env.AEM_USERNAME) return `Basic ${Buffer.from(`${env.AEM_USERNAME}:${env.AEM_PASSWORD || ''}`).toString('base64')}`;
-  return undefined;
-}
-
 /** Whether NO_PROXY exempts `host` (exact names, `.suffix` or `*`). */
 function noProxy(host, list) {
   if (!list) return false;
@@ -100,4 +84,4 @@ function agentFor(url, opts, env) {
   return agent;
 }
 
-module.exports = { UsageError, loadEnv, integer, targetUrl, authorization, agentFor, noProxy };
+module.exports = { UsageError, loadEnv, integer, targetUrl, agentFor, noProxy };

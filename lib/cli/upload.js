@@ -10,23 +10,24 @@ const path = require('path');
 const FileSystemUpload = require('../filesystem-upload');
 const FileSystemUploadOptions = require('../filesystem-upload-options');
 const {
-  UsageError, loadEnv, integer, targetUrl, authorization, agentFor,
+  UsageError, loadEnv, integer, targetUrl, agentFor,
 } = require('./config');
+const { authProvider } = require('./credentials');
 const { planUpload, shard, readManifest, planOfManifest } = require('./plan');
 const { Output, shown } = require('./output');
+const { readMetadataCsv, matchRows, afterUpload } = require('./after-upload');
 
 /** Codes that mean the call could not start: configuration or credentials (exit 2). */
 const SETUP_CODES = new Set(['EINVALIDOPTIONS', 'ENOTAUTHORIZED', 'EFORBIDDEN', 'ERR_INVALID_URL']);
 
 /** FileSystemUploadOptions from the flags and the environment. */
 function uploadOptions(opts, env, folderUrl) {
-  const headers = {};
-  const auth = authorization(opts, env);
-  if (auth) headers.Authorization = auth;
   const options = new FileSystemUploadOptions()
     .withUrl(folderUrl)
     .withDeepUpload(opts.deep !== false)
-    .withHttpOptions({ headers, agent: agentFor(folderUrl, opts, env) });
+    .withHttpOptions({ agent: agentFor(folderUrl, opts, env) });
+  const auth = authProvider(opts, env);
+  if (auth) options.withAuth(auth);
   const concurrency = integer(opts.concurrency, '--concurrency', { min: 1 });
   const retries = integer(opts.retries, '--retries');
   const retryDelay = integer(opts.retryDelay, '--retry-delay');
@@ -115,6 +116,14 @@ async function runUpload(sources, opts, io) {
     : await planUpload(sources, options, { include: opts.include, exclude: opts.exclude, maxFiles });
   for (const warning of plan.warnings || []) output.failure(`skipped: ${warning}`);
   const started = Date.now();
+  // --metadata: each CSV row matched to a planned file now, so a dry run shows the misses too.
+  let rowOf = null;
+  if (opts.metadata) {
+    const roots = sources.filter((s) => !/^https?:\/\//i.test(s)).map((s) => path.resolve(s));
+    const matched = matchRows(readMetadataCsv(opts.metadata), plan.entries, roots);
+    rowOf = matched.rowOf;
+    for (const row of matched.unmatched) output.failure(`--metadata row ${row} matches no file of this upload`);
+  }
 
   if (opts.dryRun) {
     const outcomes = plan.entries.map(() => null);
@@ -217,6 +226,17 @@ async function runUpload(sources, opts, io) {
   outcomes.forEach((outcome, i) => { if (outcome) outcome.retries = retries[i]; });
   const report = buildReport(folderUrl, started, plan.entries, outcomes);
   if (result.errors.length && !interrupted) report.errors = result.errors.map((e) => ({ code: e.code, message: e.message }));
+  let metadataFailed = 0;
+  if (!interrupted && (opts.assetIds || rowOf)) {
+    const { clientFor } = require('./assets');
+    // The upload's provider: its token serves the Author API too.
+    const client = clientFor(opts, { ...env, AEM_URL: env.AEM_URL || new URL(folderUrl).origin }, options.getAuth());
+    metadataFailed = await afterUpload(client, report, { assetIds: !!opts.assetIds, rowOf });
+    for (const file of report.files.filter((f) => f.metadataError)) {
+      output.failure(`metadata not written: ${file.source} → ${file.target}: ${file.metadataError.code} ${file.metadataError.message}`);
+    }
+    report.seconds = (Date.now() - started) / 1000;
+  }
   output.event({ event: 'report', ...report });
   writeReport(opts.report, report);
   output.summary(report, { interrupted });
@@ -230,7 +250,7 @@ async function runUpload(sources, opts, io) {
     io.stderr.write(`aem-upload: ${error.code}: ${error.message} (check the credentials and the target)\n`);
     return 2;
   }
-  return report.totals.failed || report.totals.cancelled || result.errors.length ? 1 : 0;
+  return report.totals.failed || report.totals.cancelled || result.errors.length || metadataFailed ? 1 : 0;
 }
 
 async function runPlan(sources, opts, io) {
