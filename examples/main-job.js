@@ -10,15 +10,20 @@
 //      engine instead of downloaded into memory first
 //   3. a batch of many files, with retries (and injected faults locally)
 // It prints live progress and a summary, and against the emulator checks
-// every byte that landed.
+// every byte that landed. Authentication is the production path either way:
+// against AEM, auth.fromEnv() (service credentials, OAuth, a token or Basic,
+// from the tutorial's variables); locally, service credentials the emulator
+// mints, exchanged at its IMS by the engine.
 
 const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
+const util = require('util');
 const { FileSystemUpload, FileSystemUploadOptions, DirectBinaryUpload, DirectBinaryUploadOptions } = require('..');
-const { startEmulator, DEFAULT_AUTHORIZATION } = require('../emulator');
+const { startEmulator } = require('../emulator');
+const auth = require('../auth');
 
 const SAMPLE_ASSETS = path.join(__dirname, '..', 'sample-assets');
 
@@ -32,13 +37,6 @@ function loadDotEnv(file) {
     if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) value = value.slice(1, -1);
     if (process.env[match[1]] === undefined) process.env[match[1]] = value;
   }
-}
-
-function authorization() {
-  const { AEM_BEARER_TOKEN, AEM_USERNAME, AEM_PASSWORD } = process.env;
-  if (AEM_BEARER_TOKEN) return `Bearer ${AEM_BEARER_TOKEN}`;
-  if (AEM_USERNAME) return `Basic ${Buffer.from(`${AEM_USERNAME}:${AEM_PASSWORD || ''}`).toString('base64')}`;
-  return undefined;
 }
 
 function humanBytes(n) {
@@ -158,19 +156,22 @@ async function main() {
   const batchCount = Number(process.env.BATCH_FILES) || (local ? 1000 : 100);
   let emulator;
   let base;
-  let auth;
+  let provider;
   if (local) {
     emulator = await startEmulator({ storage: 'digest' });
     base = emulator.url;
-    auth = DEFAULT_AUTHORIZATION;
-    console.log(`Local AEM emulator at ${emulator.url} (blob storage at ${emulator.blobUrl})`);
+    // As in production: service credentials (here minted by the emulator and
+    // registered with its IMS), exchanged for a token by the engine.
+    provider = auth.serviceCredentials(emulator.createServiceCredentials());
+    console.log(`Local AEM emulator at ${emulator.url} (blob storage at ${emulator.blobUrl}), ${util.inspect(provider, { breakLength: Infinity })}`);
   } else {
     base = process.env.AEM_URL.replace(/\/+$/, '');
-    auth = authorization();
-    console.log(`Target AEM: ${base} (${auth ? auth.split(' ')[0] : 'no'} authentication)`);
+    provider = auth.fromEnv();
+    console.log(`Target AEM: ${base} (${provider ? util.inspect(provider, { breakLength: Infinity }) : 'no authentication'})`);
   }
   const target = `/${(process.env.TARGET_FOLDER || '/content/dam/aem-upload-rs-demo').replace(/^\/+|\/+$/g, '')}`;
-  const headers = auth ? { Authorization: auth } : {};
+  // One provider for every flow: one token, refreshed as it ages.
+  const withAuth = (options) => (provider ? options.withAuth(provider) : options);
   const flows = [];
 
   // 1. A local folder, its structure mirrored as AEM folders.
@@ -179,7 +180,7 @@ async function main() {
   const fsUpload = new FileSystemUpload();
   fsUpload.on('foldercreated', (f) => console.log(`  folder created: ${f.targetFolder}`));
   flows.push(await run('sample-assets', fsUpload, samples.length, samples.reduce((s, f) => s + f.size, 0), () => fsUpload.upload(
-    new FileSystemUploadOptions().withUrl(`${base}${target}`).withDeepUpload(true).withHttpOptions({ headers }),
+    withAuth(new FileSystemUploadOptions().withUrl(`${base}${target}`).withDeepUpload(true)),
     [SAMPLE_ASSETS],
   )));
 
@@ -197,7 +198,7 @@ async function main() {
   const dbu = new DirectBinaryUpload();
   try {
     flows.push(await run('from URLs', dbu, fromUrls.length, remoteBytes, () => dbu.uploadFiles(
-      new DirectBinaryUploadOptions().withUrl(`${base}${target}/sample-assets`).withUploadFiles(fromUrls).withHttpOptions({ headers }),
+      withAuth(new DirectBinaryUploadOptions().withUrl(`${base}${target}/sample-assets`).withUploadFiles(fromUrls)),
     )));
   } finally {
     await origin.close();
@@ -217,8 +218,8 @@ async function main() {
   let retried = 0;
   try {
     const flow = await run('batch', batchUpload, batch.length, batch.reduce((s, f) => s + f.size, 0), () => batchUpload.upload(
-      new FileSystemUploadOptions().withUrl(`${base}${target}`).withDeepUpload(true).withMaxUploadFiles(batchCount + 100)
-        .withHttpRetryCount(5).withHttpRetryDelay(50).withMaxConcurrent(8).withHttpOptions({ headers }),
+      withAuth(new FileSystemUploadOptions().withUrl(`${base}${target}`).withDeepUpload(true).withMaxUploadFiles(batchCount + 100)
+        .withHttpRetryCount(5).withHttpRetryDelay(50).withMaxConcurrent(8)),
       [batchRoot],
     ));
     retried = flow.result.retryErrors.length;
@@ -252,7 +253,7 @@ async function main() {
     ];
     const landed = new Set([...byPath.values()].map((a) => `${a.size}:${a.sha256}`));
     const verified = expected.filter(([size, hash]) => landed.has(`${size}:${hash}`)).length;
-    console.log(`\nEmulator: ${state.assets.length} assets in ${state.folders.length} folders; ${verified}/${expected.length} uploads verified by size and SHA-256; ${state.violations.length} protocol violations; ${state.faults.length} injected faults survived`);
+    console.log(`\nEmulator: ${state.assets.length} assets in ${state.folders.length} folders; ${verified}/${expected.length} uploads verified by size and SHA-256; ${state.violations.length} protocol violations; ${state.faults.length} injected faults survived; ${state.ims.tokensIssued} IMS token(s) issued for the whole job`);
     await emulator.stop();
     if (verified !== expected.length || state.violations.length) process.exitCode = 1;
   }
