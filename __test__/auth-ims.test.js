@@ -112,3 +112,20 @@ test('refused credentials fail with ENOTAUTHORIZED and IMS\'s reason, before any
   expect(env.emulator.state().assets).toEqual([]);
   expect(env.emulator.requests().filter((q) => q.route === 'initiate' || q.route === 'part')).toEqual([]);
 });
+
+test('IMS answering 503, then 429, then resetting the connection: each exchange retried, every file lands', async () => {
+  const credentials = env.emulator.createServiceCredentials();
+  const top = tree('flaky-ims', 6, 2);
+  const faults = [{ status503: 1.0 }, { status429: 1.0, retryAfterSeconds: 0 }, { resetBefore: 1.0 }];
+  for (const [i, fault] of faults.entries()) {
+    // configure() merges: the kinds not injected this round are set to 0.
+    env.emulator.configure({ faults: { seed: i + 1, routes: { ims: { status503: 0, status429: 0, resetBefore: 0, ...fault, maxAttempt: 1 } } } });
+    const provider = auth.serviceCredentials(credentials, { retryDelay: 10 });
+    const result = await new FileSystemUpload().upload(options(`/content/dam/flaky-${i}`, provider), [top]);
+    expect(result.errors).toEqual([]);
+    expect(result.totalCompleted).toBe(6);
+    expect(env.emulator.state().faults.filter((f) => f.route === 'ims').length).toBe(1);
+    // Faults are counted per attempt of a key (path and client): a fresh round starts from attempt 1.
+    env.emulator.reset();
+  }
+});
