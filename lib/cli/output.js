@@ -35,6 +35,8 @@ function shown(source) {
   return /^https?:\/\//i.test(source) && source.includes('?') ? `${source.slice(0, source.indexOf('?'))}?<redacted>` : source;
 }
 
+const count = (n) => `${n} file${n === 1 ? '' : 's'}`;
+
 class Output {
   /**
    * @param {object} io `{stdout, stderr}` streams
@@ -150,10 +152,10 @@ class Output {
     ].filter(Boolean);
     const verb = dryRun ? 'would upload' : 'of';
     if (dryRun) {
-      this.io.stderr.write(`aem-upload: dry run: ${verb} ${t.files} files, ${humanBytes(t.bytes)} to ${shown(report.target)}; nothing was sent\n`);
+      this.io.stderr.write(`aem-upload: dry run: ${verb} ${count(t.files)}, ${humanBytes(t.bytes)} to ${shown(report.target)}; nothing was sent\n`);
       return;
     }
-    this.io.stderr.write(`aem-upload: ${interrupted ? 'interrupted: ' : ''}${t.files} files: ${parts.join(', ')}; `
+    this.io.stderr.write(`aem-upload: ${interrupted ? 'interrupted: ' : ''}${count(t.files)}: ${parts.join(', ')}; `
       + `${humanBytes(t.bytes)} in ${duration(seconds)} (${humanBytes(t.bytes / seconds)}/s) to ${shown(report.target)}\n`);
   }
 }
