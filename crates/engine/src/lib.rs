@@ -2,12 +2,14 @@
 //!
 //! Plain Rust, no Node types: the AEM direct binary upload protocol, part
 //! planning, streaming, retries, the directory walk and naming rules, folder
-//! creation and events. The napi binding crate and the JS facade only adapt it.
+//! creation and events, and AEM asset events (parsing, signatures, dedupe).
+//! The napi binding crate and the JS facade only adapt it.
 //!
 //! The main entry points: [`upload::Upload`] runs one call's transfer,
 //! [`folders::create_folder`] creates a folder, [`walk::walk`] and
 //! [`naming`] turn local trees into target paths.
 
+pub mod asset_events;
 pub mod buffers;
 pub mod credentials;
 mod error;
