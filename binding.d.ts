@@ -24,23 +24,62 @@ export declare class NativeEmulator {
   configJson(): string
   /** Applies a JSON merge patch (as text); returns the new configuration as JSON text. */
   configure(patchJson: string): string
+  /**
+   * Mints service credentials registered with the emulator's IMS; options
+   * and result as JSON text (the result holds a private key and a secret).
+   */
+  createServiceCredentials(optionsJson?: string | undefined | null): string
+  /** Mints an OAuth server-to-server client; options and result as JSON text. */
+  createOauthClient(optionsJson?: string | undefined | null): string
+  /** Registers a credentials document (JSON text); returns its client id. */
+  registerCredentials(documentJson: string): string
+  /** Revokes the IMS tokens of one client, or of all; returns how many were live. */
+  revokeTokens(clientId?: string | undefined | null): number
   stop(): Promise<void>
 }
 
+/** A planned tree upload. */
+export declare class NativePlan {
+  /** `{directories: [{path, title}], files: [[filePath, fileSize, fileUrl], …]}`. */
+  describe(): string
+  /** The files' targets, once. */
+  targets(): NativeTargets
+}
+
 /**
- * Creates the folders of one call over one pooled client; `cancel()`
- * aborts the requests in flight (they then fail with EUSERCANCELLED) and
- * every later one.
+ * One call's session. `cancel()` aborts its folder requests in flight
+ * (they then fail with EUSERCANCELLED) and every later one; a transfer
+ * has its own cancel.
  */
-export declare class NativeFolderCreator {
-  constructor(options: NativeFolderOptions, urlPrefix: string)
+export declare class NativeSession {
+  /** Fails (EINVALIDOPTIONS-like `InvalidArg`) on an unusable proxy or CA. */
+  constructor(options: NativeSessionOptions)
   /**
-   * Creates folders in list order, parents first, up to `inFlight` at a
-   * time (`folders::create_folders`): outcomes in list order, ending at
-   * the first failure.
+   * What the origins of URL sources without a `fileSize` say: per file, in
+   * order, `{size}` or `{error}` (docs/remote-sources.md §1). Probes run up
+   * to `maxConcurrent` at once, with the call's retries and timeouts.
    */
-  createAll(paths: Array<string>, titles: Array<string>, inFlight: number): Promise<Array<NativeFolderResult>>
+  probeSources(files: string, options: NativeOptions): Promise<string>
+  /**
+   * Creates folders (decoded paths, titles) in list order, parents first,
+   * up to `inFlight` at a time (`folders::create_folders`): outcomes in
+   * list order, ending at the first failure.
+   */
+  createFolders(urlPrefix: string, paths: Array<string>, titles: Array<string>, inFlight: number, options: NativeFolderOptions): Promise<Array<NativeFolderResult>>
   cancel(): void
+}
+
+/**
+ * The targets of a call's files, resolved once: JS reads their decoded
+ * paths with `describe()`, and `startUpload` takes them.
+ */
+export declare class NativeTargets {
+  /**
+   * A JSON array with, per file, `[targetFile, targetFolder, fileName]`,
+   * or `{code, message}` for a URL that cannot be used (the call then
+   * fails with the first, sending nothing).
+   */
+  describe(): string
 }
 
 /** A running upload call. */
@@ -69,6 +108,33 @@ export declare class NativeUpload {
   nextEvents(): Promise<string>
 }
 
+/** Walked local paths, held here until they are planned. */
+export declare class NativeWalk {
+  /**
+   * `{warnings, error?}`: unreadable paths (warnings, never fatal), or the
+   * limit that was exceeded (ETOOLARGE).
+   */
+  describe(): string
+  /**
+   * `{folders, assets}`: the local names custom processors are asked
+   * about, each once: directory names (deep mode) and file names' parts
+   * before the extension.
+   */
+  localNames(): string
+  /** Plans the walk (names, folders, targets). */
+  plan(options: NativePlanOptions): Promise<NativePlan>
+  /**
+   * A JSON array of each file's path relative to what was walked (`/`
+   * separators), in walk order: what `--include`/`--exclude` match.
+   */
+  relativePaths(): string
+  /**
+   * The walk with only the files whose `keep` entry is true (walk order)
+   * and the folders above them.
+   */
+  retain(keep: Array<boolean>): NativeWalk
+}
+
 /** The default asset processor, for the part before the extension. */
 export declare function defaultAssetName(name: string, replace: string): string
 
@@ -76,22 +142,16 @@ export declare function defaultAssetName(name: string, replace: string): string
 export declare function defaultFolderName(name: string, replace: string): string
 
 /**
- * Node names under the default processors for many local names in one
- * crossing (thousands of files would otherwise cost three calls each):
- * `names` is a JSON array of local file (or, with `folders`, directory)
- * names; the answer is a JSON array of node names. `processor_replace` is
- * the value the default processor reads, `replace` the mandatory step's.
+ * The folder chain of a decoded target folder path (`docs/compat.md §5.4`),
+ * as a JSON array of `{path, title}`.
  */
-export declare function defaultNodeNames(names: string, folders: boolean, processorReplace: string, replace: string): string
+export declare function folderChain(targetFolder: string): string
 
 export declare function isValidReplaceValue(value: string): boolean
 
-/** The mandatory replacement every processed name passes. */
-export declare function mandatoryName(name: string, replace: string): string
-
 /**
- * An engine error as data; the JS facade makes it an `UploadError`. It also
- * crosses inside the JSON of files (`rejected`, without `detail`) and events.
+ * An engine error as data. It also crosses inside the JSON of files
+ * (`rejected`, without `detail`), events, walks and targets.
  */
 export interface NativeError {
   code: string
@@ -99,16 +159,16 @@ export interface NativeError {
   detail: string
 }
 
+/**
+ * Folder POST options: `httpOptions.cloudClient` (`retry.count`,
+ * `retry.delay`, `retry.delayMultiple`, `timeout`).
+ */
 export interface NativeFolderOptions {
-  headers: Record<string, string>
-  attempts: number
-  delay: number
-  multiplier: number
-  idleTimeout?: number
+  retryCount?: number
+  retryDelay?: number
+  retryDelayMultiple?: number
+  timeout?: number
   eventuallyConsistent: boolean
-  rejectUnauthorized: boolean
-  proxy?: string
-  ca?: Array<string>
 }
 
 /** The outcome of one folder POST. */
@@ -120,19 +180,21 @@ export interface NativeFolderResult {
   error?: NativeError
 }
 
-/** The options of an upload call (already validated and defaulted by JS). */
+/** The options of an upload call (validated by JS, not yet converted). */
 export interface NativeOptions {
+  /** `getMaxConcurrent()`: part PUTs in flight; below 1 or not finite: 1; at most 1024. */
   maxConcurrent: number
+  /** `getHttpRetryCount()`: retries after the first attempt (default 3). */
   retryCount: number
+  /** `getHttpRetryDelay()` in ms (default 5000). */
   retryDelay: number
-  /** Milliseconds; absent or 0: no idle timeout. */
-  idleTimeout?: number
-  headers: Record<string, string>
+  /** `getHttpRequestTimeout()` in ms; with `timeout`, the smaller positive one applies. */
+  requestTimeout?: number
+  /** `httpOptions.timeout` in ms. */
+  timeout?: number
+  /** `httpOptions.cloudClient.eventuallyConsistentCreate`. */
   eventuallyConsistent: boolean
   log: boolean
-  rejectUnauthorized: boolean
-  proxy?: string
-  ca?: Array<string>
   /** Path of the resume journal. */
   journal?: string
   /**
@@ -142,19 +204,47 @@ export interface NativeOptions {
   progress?: boolean
 }
 
-/** The extension split of Node's `path.parse`: `[name, ext]`. */
-export declare function splitExtension(name: string): Array<string>
+/**
+ * How a plan names nodes: per kind, the default processor's replace value
+ * or what a custom processor returned for each name `localNames()` listed
+ * (a JSON array in that order).
+ */
+export interface NativePlanOptions {
+  urlPrefix: string
+  targetFolder: string
+  /** The mandatory step's replace value. */
+  replace: string
+  folderReplace?: string
+  folderNames?: string
+  assetReplace?: string
+  assetNames?: string
+}
+
+/**
+ * What a call's session is made of: `httpOptions.headers` and the agent's
+ * proxy and TLS options.
+ */
+export interface NativeSessionOptions {
+  headers: Record<string, string>
+  rejectUnauthorized: boolean
+  proxy?: string
+  ca?: Array<string>
+}
+
+/**
+ * Resolves file URLs (a JSON array of strings) as `new URL` would, each
+ * folder once.
+ */
+export declare function resolveTargets(urls: string): NativeTargets
 
 /** Starts an emulator from a JSON configuration (as text). */
 export declare function startEmulator(configJson: string): Promise<NativeEmulator>
 
-/** Starts an upload call; pull its events with `nextEvents()` until `done`. */
-export declare function startUpload(files: string, buffers: Array<Buffer>, options: NativeOptions): NativeUpload
-
 /**
- * Walks local paths (compat.md §5); limits come back as `error` (ETOOLARGE).
- * The answer is JSON text: `{walked: [{kind, path, directories: [{path,
- * parent}], files: [{path, size, parent}]}], warnings, error?}`, one string
- * for any number of files.
+ * Starts an upload call over a call's session, with the targets resolved
+ * for its files; pull its events with `nextEvents()` until `done`.
  */
-export declare function walkPaths(paths: Array<string>, deep: boolean, max: number): Promise<string>
+export declare function startUpload(files: string, buffers: Array<Buffer>, options: NativeOptions, session: NativeSession, targets: NativeTargets): NativeUpload
+
+/** Walks local paths (`docs/compat.md §5`) off the JS thread. */
+export declare function walkTree(paths: Array<string>, deep: boolean, max: number): Promise<NativeWalk>

@@ -22,7 +22,7 @@ export interface RouteFaults {
   maxAttempt?: number
 }
 
-export type FaultRoute = 'initiate' | 'part' | 'complete' | 'folder' | 'createasset' | '*'
+export type FaultRoute = 'initiate' | 'part' | 'complete' | 'folder' | 'createasset' | 'ims' | '*'
 
 export interface EmulatorConfig {
   host?: string
@@ -46,6 +46,16 @@ export interface EmulatorConfig {
   urlExpirySeconds?: number
   auth?: { anonymous?: boolean; basic?: Record<string, string>; bearer?: string[] }
   faults?: { seed?: number; routes?: Partial<Record<FaultRoute, RouteFaults>>; folderNotFoundWindowMs?: number }
+  /** The emulator's IMS (`/ims/exchange/jwt`, `/ims/token/v3`). */
+  ims?: {
+    /** Lifetime of the access tokens it issues (default 86400). */
+    tokenLifetimeSeconds?: number
+    /** Credentials to accept from the start (service credentials or OAuth clients); never echoed back. */
+    credentials?: Array<ServiceCredentials | ServiceCredentials['integration'] | OAuthClient>
+  }
+  /** The emulated environment `author-p<programId>-e<environmentId>` (minted client ids name it). */
+  programId?: number
+  environmentId?: number
   requestLogLimit?: number
   secret?: string
 }
@@ -75,6 +85,84 @@ export interface EmulatorState {
   violations: Array<{ kind: ViolationKind; request: string; detail: string }>
   faults: Array<{ route: string; key: string; attempt: number; kind: string; retryAfterSeconds?: number }>
   storage: string
+  ims: ImsState
+}
+
+/** Registered IMS clients and token counters: never a secret, key or token. */
+export interface ImsState {
+  clients: Array<{
+    clientId: string
+    kind: 'service' | 'oauth' | 'service+oauth'
+    /** Tokens issued to it. */
+    exchanges: number
+    /** Grant requests refused. */
+    refused: number
+    activeTokens: number
+    org?: string
+    technicalAccountId?: string
+    metascopes?: string[]
+    certificates?: number
+    scopes?: string[]
+  }>
+  tokensIssued: number
+  tokensActive: number
+  tokensRevoked: number
+}
+
+/** Service credentials as the AEM Developer Console downloads them. */
+export interface ServiceCredentials {
+  ok: boolean
+  statusCode: number
+  integration: {
+    imsEndpoint: string
+    /** Comma list, e.g. `ent_aem_cloud_api`. */
+    metascopes: string
+    technicalAccount: { clientId: string; clientSecret: string }
+    email: string
+    /** `…@techacct.adobe.com` */
+    id: string
+    /** `…@AdobeOrg` */
+    org: string
+    /** PEM RSA private key. */
+    privateKey: string
+    /** PEM X.509 certificate of the key. */
+    publicKey: string
+    certificateExpirationDate?: string
+  }
+}
+
+export interface ServiceCredentialsOptions {
+  clientId?: string
+  clientSecret?: string
+  org?: string
+  technicalAccountId?: string
+  email?: string
+  /** Default `ent_aem_cloud_api`. */
+  metascopes?: string | string[]
+  /** 'pkcs1' (default, `BEGIN RSA PRIVATE KEY`, as the Developer Console) or 'pkcs8'. */
+  privateKeyFormat?: 'pkcs1' | 'pkcs8'
+  /** 'crlf' (default, as the Developer Console's JSON) or 'lf'. */
+  lineEndings?: 'crlf' | 'lf'
+  /** 2048 (default) to 4096. */
+  keyBits?: number
+  /** Written into the document instead of the emulator's URL (registration is unaffected). */
+  imsEndpoint?: string
+}
+
+/** An OAuth server-to-server client. */
+export interface OAuthClient {
+  clientId: string
+  clientSecret: string
+  scopes: string[]
+  imsEndpoint: string
+}
+
+export interface OAuthClientOptions {
+  clientId?: string
+  clientSecret?: string
+  /** Default `openid, AdobeID, aem.assets.author, aem.folders`. */
+  scopes?: string | string[]
+  imsEndpoint?: string
 }
 
 export interface LoggedRequest {
@@ -95,6 +183,14 @@ export declare class Emulator {
   reset(): void
   config(): EmulatorConfig
   configure(patch: EmulatorConfig): EmulatorConfig
+  /** Mints service credentials registered with this emulator's IMS (`imsEndpoint` points here). */
+  createServiceCredentials(options?: ServiceCredentialsOptions): ServiceCredentials
+  /** Mints an OAuth server-to-server client registered with this emulator's IMS. */
+  createOAuthClient(options?: OAuthClientOptions): OAuthClient
+  /** Registers credentials made elsewhere; returns the client id. */
+  registerCredentials(document: ServiceCredentials | ServiceCredentials['integration'] | OAuthClient): string
+  /** Revokes the access tokens of one client (or all): AEM answers 401 to them. Returns how many were live. */
+  revokeTokens(clientId?: string): number
   stop(): Promise<void>
 }
 

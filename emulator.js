@@ -6,7 +6,7 @@
  * section for the configuration.
  */
 
-const native = require('./binding');
+const native = require('./lib/native');
 
 /** The Authorization header for the emulator's default user (admin:admin). */
 const DEFAULT_AUTHORIZATION = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
@@ -15,6 +15,14 @@ function configError(err) {
   const error = new Error(err && err.message ? err.message : String(err));
   error.code = 'EINVALIDOPTIONS';
   return error;
+}
+
+function optionsJson(options, method) {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw configError(new Error(`${method}() takes a plain options object`));
+  }
+  return JSON.stringify(options);
 }
 
 /** A running emulator, as returned by `startEmulator`. */
@@ -56,6 +64,61 @@ class Emulator {
     }
     try {
       return JSON.parse(this.#native.configure(JSON.stringify(patch)));
+    } catch (err) {
+      throw configError(err);
+    }
+  }
+
+  /**
+   * Mints service credentials as the AEM Developer Console hands them out
+   * (`{ok, statusCode, integration: {imsEndpoint, metascopes, technicalAccount:
+   * {clientId, clientSecret}, email, id, org, privateKey, publicKey, …}}`): a
+   * fresh RSA key pair and its certificate, registered with this emulator's
+   * IMS, `imsEndpoint` pointing here. The result holds a private key and a
+   * client secret: write it to a file, do not log it.
+   * @param {object} [options] clientId, clientSecret, org, technicalAccountId,
+   *   email, metascopes, privateKeyFormat ('pkcs1' | 'pkcs8'), lineEndings
+   *   ('crlf' | 'lf'), keyBits, imsEndpoint (written into the document only)
+   */
+  createServiceCredentials(options) {
+    return JSON.parse(this.#call('createServiceCredentials', optionsJson(options, 'createServiceCredentials')));
+  }
+
+  /**
+   * Mints an OAuth server-to-server client registered with this emulator's
+   * IMS: `{clientId, clientSecret, scopes, imsEndpoint}`.
+   * @param {object} [options] clientId, clientSecret, scopes (array or comma list), imsEndpoint
+   */
+  createOAuthClient(options) {
+    return JSON.parse(this.#call('createOauthClient', optionsJson(options, 'createOAuthClient')));
+  }
+
+  /**
+   * Registers credentials made elsewhere (Developer Console service
+   * credentials, wrapped or bare, or an OAuth client); returns the client id.
+   */
+  registerCredentials(document) {
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+      throw configError(new Error('registerCredentials() takes the parsed credentials object'));
+    }
+    return this.#call('registerCredentials', JSON.stringify(document));
+  }
+
+  /**
+   * Revokes the access tokens IMS issued to one client (or to every client):
+   * AEM routes answer 401 to them from then on. Returns how many were live.
+   * @param {string} [clientId]
+   */
+  revokeTokens(clientId) {
+    if (clientId !== undefined && typeof clientId !== 'string') {
+      throw configError(new Error('revokeTokens() takes a client id string or nothing'));
+    }
+    return this.#native.revokeTokens(clientId);
+  }
+
+  #call(method, arg) {
+    try {
+      return this.#native[method](arg);
     } catch (err) {
       throw configError(err);
     }

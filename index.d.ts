@@ -64,18 +64,11 @@ export type UploadBlob =
   | ReadableStream<Uint8Array>
   | { slice(start: number, end: number): unknown }
 
-/** One file of `DirectBinaryUploadOptions.withUploadFiles()`. */
-export interface UploadFile {
+interface UploadFileBase {
   /** Unencoded name; the target is `getUrl() + '/' + encodeURIComponent(fileName)`. */
   fileName?: string
   /** Absolute target URL; wins over the folder URL and `fileName`. */
   fileUrl?: string
-  /** Bytes; must equal the source's real length. */
-  fileSize: number
-  /** A local file, streamed from disk. */
-  filePath?: string
-  /** In-memory or streamed bytes; wins over `filePath`. */
-  blob?: UploadBlob
   createVersion?: boolean
   versionLabel?: string
   versionComment?: string
@@ -83,6 +76,43 @@ export interface UploadFile {
   /** Headers added to every part PUT of this file. */
   partHeaders?: Record<string, string>
 }
+
+/** A file read from disk or memory. */
+export interface LocalUploadFile extends UploadFileBase {
+  /** Bytes; must equal the source's real length. */
+  fileSize: number
+  /** A local file, streamed from disk. */
+  filePath?: string
+  /** In-memory or streamed bytes; wins over `filePath`. */
+  blob?: UploadBlob
+  /** Carried along, unused, when `blob` or `filePath` is given (as in Adobe's tutorial). */
+  sourceUrl?: string | URL
+  sourceHeaders?: Record<string, string>
+}
+
+/**
+ * A file streamed from an http(s) origin (an addition: `@adobe/aem-upload`
+ * has no URL sources). Origins that answer `Accept-Ranges: bytes` are read
+ * part by part, several at once, each range tied to the version first seen
+ * (`If-Range`); others are read once, in order. Memory stays bounded by the
+ * parts in flight, whatever the file's size. Redirects are followed (at most
+ * 10). An origin's error, a length other than `fileSize`, or a file that
+ * changes while it is read fails this file alone, naming the URL without its
+ * query. Origin requests use the call's retries, timeouts, proxy and cancel.
+ */
+export interface UrlUploadFile extends UploadFileBase {
+  /** Absolute http(s) URL of the file. */
+  sourceUrl: string | URL
+  /** Sent to the origin only; AEM's credentials never go there. */
+  sourceHeaders?: Record<string, string>
+  /** Optional: when absent, the origin's length (HEAD, else a GET's head); a file whose length nobody knows fails with EINVALIDOPTIONS. */
+  fileSize?: number
+  filePath?: undefined
+  blob?: undefined
+}
+
+/** One file of `DirectBinaryUploadOptions.withUploadFiles()`. */
+export type UploadFile = LocalUploadFile | UrlUploadFile
 
 /** `withHttpOptions()`: what the engine reads of it. */
 export interface HttpOptions {

@@ -7,6 +7,8 @@ const path = require('path');
 const { spawn } = require('child_process');
 const { tempDir } = require('./helpers/emulator');
 const { request } = require('./helpers/http');
+const { exchangeJwt, clientCredentials } = require('./helpers/ims');
+const { startEmulator } = require('../emulator');
 
 const BIN = path.join(__dirname, '..', 'bin', 'aem-upload.js');
 
@@ -62,6 +64,55 @@ test('SIGINT stops it too; --storage, --config and flags combine', async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('--service-credentials and --oauth-client mint files for this run; real credentials are registered, never written', async () => {
+  const dir = tempDir();
+  const serviceFile = path.join(dir, 'service.json');
+  const oauthFile = path.join(dir, 'oauth.json');
+  const args = ['emulator', '--service-credentials', serviceFile, '--oauth-client', oauthFile, '--token-lifetime', '30'];
+  const first = run(args);
+  const line = await first.ready;
+  // Written before the ready line, owner-only.
+  expect(fs.statSync(serviceFile).mode & 0o777).toBe(0o600);
+  expect(fs.statSync(oauthFile).mode & 0o777).toBe(0o600);
+  const { integration } = JSON.parse(fs.readFileSync(serviceFile, 'utf8'));
+  expect(integration.imsEndpoint).toBe(line.url);
+  const exchanged = await exchangeJwt(integration);
+  expect(exchanged.status).toBe(200);
+  expect(exchanged.json().expires_in).toBe(30000);
+  const oauth = JSON.parse(fs.readFileSync(oauthFile, 'utf8'));
+  const granted = await clientCredentials(oauth);
+  expect(granted.status).toBe(200);
+  expect(granted.json().expires_in).toBe(30);
+  first.child.kill('SIGTERM');
+  expect((await first.exited).stdout).not.toContain(integration.technicalAccount.clientSecret);
+
+  // A rerun replaces what an emulator minted (its port is gone).
+  const second = run(args);
+  const again = await second.ready;
+  const renewed = JSON.parse(fs.readFileSync(serviceFile, 'utf8')).integration;
+  expect(renewed.imsEndpoint).toBe(again.url);
+  expect(renewed.technicalAccount.clientId).not.toBe(integration.technicalAccount.clientId);
+  second.child.kill('SIGTERM');
+  await second.exited;
+
+  // Credentials pointing at a real IMS are accepted as they are and left untouched.
+  const minting = await startEmulator();
+  const real = minting.createServiceCredentials({ imsEndpoint: 'ims-na1.adobelogin.com' });
+  await minting.stop();
+  const realFile = path.join(dir, 'real.json');
+  fs.writeFileSync(realFile, JSON.stringify(real));
+  const before = fs.readFileSync(realFile, 'utf8');
+  const third = run(['emulator', '--service-credentials', realFile]);
+  const url = (await third.ready).url;
+  const ims = (await request('GET', `${url}/_emulator/ims`)).json();
+  expect(ims.clients.map((c) => c.clientId)).toEqual([real.integration.technicalAccount.clientId]);
+  expect((await exchangeJwt({ ...real.integration, imsEndpoint: url })).status).toBe(200);
+  expect(fs.readFileSync(realFile, 'utf8')).toBe(before);
+  third.child.kill('SIGTERM');
+  await third.exited;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('--anonymous serves without credentials', async () => {
   const { child, ready, exited } = run(['emulator', '--anonymous']);
   const line = await ready;
@@ -79,6 +130,7 @@ test.each([
   [['emulator', '--storage', 'disk'], /unknown storage 'disk'/],
   [['emulator', '--config', '/nonexistent/x.json'], /cannot read --config/],
   [['emulator', '--bogus'], /Unknown option '--bogus'/],
+  [['emulator', '--token-lifetime', '0'], /--token-lifetime must be a whole number of seconds/],
   [['frobnicate'], /unknown command 'frobnicate'/],
 ])('bad usage %j exits 2 with a clear message', async (args, message) => {
   const result = await run(args).exited;

@@ -151,7 +151,7 @@ test('injected 503s are retried by both; only we report them in retryErrors (com
   }, prepare);
   expect(ref.result.retryErrors).toEqual([]);
   expect(our.result.retryErrors.length).toBeGreaterThan(0);
-  expect(our.result.retryErrors[0]).toEqual({ message: 'Request failed with status code 503', code: 'EUNKNOWN' });
+  expect(our.result.retryErrors[0]).toEqual({ message: 'Request failed with status code 503', code: 'EUNKNOWN', innerStack: '' });
   ref.result.retryErrors = [];
   our.result.retryErrors = [];
   expectSameOutcome(ref, our);
@@ -400,8 +400,8 @@ test('withHttpRequestTimeout: ignored by the reference, an idle timeout for us (
   expect(our.result.totalCompleted).toBe(1);
   // Attempts 1 and 2 stall (maxAttempt: 2); the third is answered.
   expect(our.result.retryErrors).toEqual([
-    { code: 'ETIMEDOUT', message: 'No data moved for 300 ms' },
-    { code: 'ETIMEDOUT', message: 'No data moved for 300 ms' },
+    { code: 'ETIMEDOUT', message: 'No data moved for 300 ms', innerStack: '' },
+    { code: 'ETIMEDOUT', message: 'No data moved for 300 ms', innerStack: '' },
   ]);
 });
 

@@ -1,9 +1,44 @@
 'use strict';
 
-// The per-folder target resolver must give exactly what parsing each file URL
-// with Node's URL gives (the payload keys of every file event depend on it).
+// The engine's target resolution (each folder parsed once per call) must give
+// exactly what parsing each file URL with Node's URL gives: the payload keys
+// of every file event depend on it.
 
-const { targetOfUrl, targetResolver, plannedTargets } = require('../lib/targets');
+const path = require('path');
+const native = require('../binding');
+const UploadError = require('../lib/upload-error');
+const { checkUrl } = require('../lib/validate');
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch (err) {
+    return text;
+  }
+}
+
+/** Node's reading of a file URL: its decoded target path, folder and name. */
+function targetOfUrl(fileUrl) {
+  const url = checkUrl(fileUrl, 'fileUrl');
+  const targetFile = safeDecode(url.pathname);
+  return { fileUrl, targetFile, targetFolder: path.posix.dirname(targetFile), fileName: path.posix.basename(targetFile) };
+}
+
+/**
+ * The engine's targets of `urls`, resolved in one call (so that a folder
+ * seen before is memoised), handed out in order as `targetOfUrl` gives them.
+ */
+function targetResolver(urls) {
+  const resolved = JSON.parse(native.resolveTargets(JSON.stringify(urls)).describe());
+  let next = 0;
+  return (fileUrl) => {
+    const target = resolved[next];
+    next += 1;
+    if (!Array.isArray(target)) throw UploadError.fromNative(target);
+    const [targetFile, targetFolder, fileName] = target;
+    return { fileUrl, targetFile, targetFolder, fileName };
+  };
+}
 
 const URLS = [
   'http://h', 'http://h/', 'http://h/a', 'http://h/a/b%2Fc', 'http://h/a/%2e', 'http://h/a/%2E%2e',
@@ -24,7 +59,7 @@ function outcome(fn, url) {
 
 describe('target resolver', () => {
   test('matches URL parsing for every URL, first sight and memoised', () => {
-    const resolve = targetResolver();
+    const resolve = targetResolver(URLS.flatMap((url) => [url, url]));
     for (const url of URLS) {
       const expected = outcome(targetOfUrl, url);
       expect([url, outcome(resolve, url)]).toEqual([url, expected]);
@@ -33,10 +68,10 @@ describe('target resolver', () => {
   });
 
   test('files of one folder share the folder parse', () => {
-    const resolve = targetResolver();
     const names = ['a.jpg', 'b%20c.jpg', '%E2%82%AC.png', 'x%2Fy.txt', '..'];
-    for (const name of names) {
-      const url = `http://localhost:4502/content/dam/my%20folder/${name}`;
+    const urls = names.map((name) => `http://localhost:4502/content/dam/my%20folder/${name}`);
+    const resolve = targetResolver(urls);
+    for (const url of urls) {
       expect(resolve(url)).toEqual(targetOfUrl(url));
     }
   });
@@ -49,16 +84,17 @@ describe('target resolver', () => {
     const encode = (p) => p.split('/').map((s) => encodeURIComponent(s)).join('/');
     let known = 0;
     for (const prefix of prefixes) {
-      const targetOf = plannedTargets();
-      for (const folder of folders) {
-        for (const name of names) {
-          const folderUrl = `${prefix}${encode(folder)}/`;
-          const fileUrl = `${folderUrl}${encodeURIComponent(name)}`;
-          const planned = targetOf(folder, folderUrl, name, fileUrl);
-          if (planned === null) continue; // resolved from its URL instead
-          known += 1;
-          expect([fileUrl, planned]).toEqual([fileUrl, targetOfUrl(fileUrl)]);
+      // As a tree plan builds them: the folder's encoded path, then the name.
+      const fileUrls = folders.flatMap((folder) => names.map((name) => `${prefix}${encode(folder)}/${encodeURIComponent(name)}`));
+      const targetOf = targetResolver(fileUrls);
+      for (const fileUrl of fileUrls) {
+        const planned = outcome(targetOf, fileUrl);
+        if (planned.error) {
+          expect([fileUrl, planned]).toEqual([fileUrl, outcome(targetOfUrl, fileUrl)]);
+          continue;
         }
+        known += 1;
+        expect([fileUrl, planned]).toEqual([fileUrl, targetOfUrl(fileUrl)]);
       }
     }
     expect(known).toBeGreaterThan(50);

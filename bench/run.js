@@ -14,7 +14,9 @@
 // workload's files are read once, so that no run reads from disk. Variants:
 // a size-only emulator (no hashing) for C and D, and 5 ms of latency per
 // request for A, once at the default maxConcurrent and once with both
-// clients at withMaxConcurrent(16) (shown, not a target).
+// clients at withMaxConcurrent(16) (shown, not a target); and C's file
+// uploaded by ours from a URL, served by an origin process on loopback
+// (bench/origin.js), next to the same file from disk.
 //
 // Options (environment): BENCH_RUNS (A and B, default 5), BENCH_BIG_RUNS
 // (C and D, default 3), BENCH_WORKLOADS (e.g. "A,B"), BENCH_OUT (a markdown
@@ -106,6 +108,20 @@ async function startEmulator(storage) {
     configure: (patch) => call('PATCH', 'config', patch),
     stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }),
   };
+}
+
+/** The origin of the URL-source row: the files of `dir` over HTTP, in its own process. */
+async function startOrigin(dir) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'origin.js'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
+    });
+    child.on('exit', (code) => reject(new Error(`origin exited with ${code}`)));
+  });
+  return { url: ready.url, stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }) };
 }
 
 // ----- one run -----
@@ -230,6 +246,8 @@ async function main() {
     for (const w of active) {
       variants.push({ w, name: `${w.label}`, emulator: digest, hashed: true });
       if (w.id === 'C' || w.id === 'D') variants.push({ w, name: `${w.label}, no server hashing`, emulator: sizeOnly, hashed: false });
+      // Ours only (the reference has no URL sources): the same file streamed from an origin.
+      if (w.id === 'C') variants.push({ w, name: `${w.label} from a URL (origin on loopback)`, emulator: digest, hashed: true, fromUrl: true });
       if (w.id === 'A') {
         const runs = Math.max(3, Math.ceil(w.runs / 2));
         variants.push({ w, name: `${w.label}, 5 ms latency`, emulator: digest, hashed: true, latency: 5, runs });
@@ -239,19 +257,23 @@ async function main() {
         variants.push({ w, name: `${w.label}, 5 ms latency, both at withMaxConcurrent(${LATENCY_MAX_CONCURRENT})`, emulator: digest, hashed: true, latency: 5, maxConcurrent: LATENCY_MAX_CONCURRENT, runs });
       }
     }
+    const origin = active.some((w) => w.id === 'C') ? await startOrigin(active.find((w) => w.id === 'C').dir) : null;
     const results = new Map(variants.map((v) => [v, { reference: [], ours: [] }]));
     // Alternate: run i of every variant, reference then ours, before run i+1.
     const maxRuns = Math.max(...variants.map((v) => v.runs || v.w.runs));
     for (let i = 0; i < maxRuns; i += 1) {
       for (const v of variants) {
         if (i >= (v.runs || v.w.runs)) continue;
-        for (const which of ['reference', 'ours']) {
+        for (const which of v.fromUrl ? ['ours'] : ['reference', 'ours']) {
           await v.emulator.reset();
           await v.emulator.configure({ faults: { routes: v.latency ? { '*': { latencyMs: v.latency } } : null } });
-          const target = `/content/dam/bench-${v.w.id.toLowerCase()}`;
+          // A URL source goes through DirectBinaryUpload, which creates no folder: it lands in /content/dam.
+          const target = v.fromUrl ? '/content/dam' : `/content/dam/bench-${v.w.id.toLowerCase()}`;
           warm(v.w.dir);
-          const run = await runOnce(which, v.w.dir, `${v.emulator.url}${target}`, v.maxConcurrent);
-          await verify(v.emulator, `${target}/payload`, v.w.expected, v.hashed);
+          const run = v.fromUrl
+            ? await runOnce('ours-url', `${origin.url}${[...v.w.expected.keys()][0]}`, `${v.emulator.url}${target}`)
+            : await runOnce(which, v.w.dir, `${v.emulator.url}${target}`, v.maxConcurrent);
+          await verify(v.emulator, v.fromUrl ? target : `${target}/payload`, v.w.expected, v.hashed);
           results.get(v)[which].push(run);
           log(`bench: ${v.name} #${i + 1} ${which}: ${fmt(run.uploadMs)} ms upload, ${fmt(run.wallMs)} ms process, ${fmt(run.cpuSeconds, 2)} s CPU, ${mb(run.peakRssBytes)} peak RSS`);
         }
@@ -259,12 +281,18 @@ async function main() {
     }
     await digest.stop();
     await sizeOnly.stop();
+    if (origin) await origin.stop();
 
     const rows = [];
     for (const v of variants) {
-      const ref = summarise(results.get(v).reference, v.w);
+      const ref = v.fromUrl ? null : summarise(results.get(v).reference, v.w);
       const our = summarise(results.get(v).ours, v.w);
-      rows.push({ v, ref, our, ratio: our.rate / ref.rate });
+      rows.push({ v, ref, our, ratio: ref ? our.rate / ref.rate : null });
+    }
+    // The URL row is compared with ours on the same file from disk.
+    for (const row of rows.filter((r) => r.v.fromUrl)) {
+      const disk = rows.find((r) => r.v.w === row.v.w && !r.v.fromUrl && r.v.hashed && !r.v.latency);
+      row.vsDisk = disk ? row.our.rate / disk.our.rate : null;
     }
     const lines = [];
     lines.push(`Machine: ${machine()}`);
@@ -272,15 +300,19 @@ async function main() {
     lines.push('');
     lines.push('| workload | client | median (range) | process wall | CPU s/GB | peak RSS | ours/ref |');
     lines.push('|---|---|---|---|---|---|---|');
-    for (const { v, ref, our, ratio } of rows) {
+    for (const { v, ref, our, ratio, vsDisk } of rows) {
       const cell = (s) => `${fmt(s.rate, s.rate < 100 ? 1 : 0)} ${v.w.unit} (${fmt(s.min, s.min < 100 ? 1 : 0)}–${fmt(s.max, s.max < 100 ? 1 : 0)})`;
+      if (!ref) {
+        lines.push(`| ${v.name} | ours | ${cell(our)} | ${fmt(our.wallMs)} ms | ${fmt(our.cpuPerGB, 2)} | ${mb(our.peakRss)} | ${vsDisk ? `**${fmt(vsDisk, 2)}× from disk**` : ''} |`);
+        continue;
+      }
       lines.push(`| ${v.name} | reference | ${cell(ref)} | ${fmt(ref.wallMs)} ms | ${fmt(ref.cpuPerGB, 2)} | ${mb(ref.peakRss)} | |`);
       lines.push(`| | ours | ${cell(our)} | ${fmt(our.wallMs)} ms | ${fmt(our.cpuPerGB, 2)} | ${mb(our.peakRss)} | **${fmt(ratio, 1)}×** |`);
     }
     if (skipped.length) lines.push('', `Skipped: ${skipped.join('; ')}`);
 
     // Targets (issue: throughput and memory).
-    const find = (id, kind) => rows.find((r) => r.v.w.id === id && !r.v.maxConcurrent
+    const find = (id, kind) => rows.find((r) => r.v.w.id === id && !r.v.maxConcurrent && !r.v.fromUrl
       && (kind === 'latency' ? r.v.latency : kind === 'size' ? !r.v.hashed : !r.v.latency && r.v.hashed));
     const targets = [];
     const ratioTarget = (id, kind, want, label) => {
@@ -309,6 +341,8 @@ async function main() {
       const row = find(id, 'plain');
       if (row) targets.push([`${id} peak RSS (ours)`, '≤ 100 MB', mb(row.our.peakRss), row.our.peakRss <= 100e6]);
     }
+    const url = rows.find((r) => r.v.fromUrl && r.vsDisk);
+    if (url) targets.push(['C from a URL vs the same file from disk (ours)', '≥ 0.7×', `${fmt(url.vsDisk, 2)}×`, url.vsDisk >= 0.7]);
     const anyRow = rows[0];
     if (anyRow) targets.push(['module load (require of the package)', '≤ 50 ms', `${fmt(anyRow.our.loadMs, 1)} ms`, anyRow.our.loadMs <= 50]);
     lines.push('', '| target | wanted | measured | met |', '|---|---|---|---|');

@@ -5,6 +5,7 @@
 // ours), upload a folder with FileSystemUpload (deep), and print one JSON
 // line with what the run cost. Usage:
 //   node bench/upload-once.js <reference|ours> <local dir> <AEM folder URL> [maxConcurrent]
+//   node bench/upload-once.js ours-url <file URL> <AEM folder URL>   (a URL source, DirectBinaryUpload)
 
 const started = process.hrtime.bigint();
 const [which, dir, url, maxConcurrent] = process.argv.slice(2);
@@ -12,7 +13,17 @@ const loadStart = process.hrtime.bigint();
 const lib = which === 'reference' ? require('@adobe/aem-upload') : require('..');
 const loadMs = Number(process.hrtime.bigint() - loadStart) / 1e6;
 
+async function fromUrl() {
+  const fileName = decodeURIComponent(new URL(dir).pathname.split('/').pop());
+  const options = new lib.DirectBinaryUploadOptions()
+    .withUrl(url)
+    .withUploadFiles([{ fileName, sourceUrl: dir }])
+    .withHttpOptions({ headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` } });
+  return new lib.DirectBinaryUpload().uploadFiles(options);
+}
+
 async function main() {
+  if (which === 'ours-url') return report(await timed(fromUrl));
   const options = new lib.FileSystemUploadOptions()
     .withUrl(url)
     .withDeepUpload(true)
@@ -20,9 +31,16 @@ async function main() {
     .withHttpOptions({ headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` } });
   if (maxConcurrent) options.withMaxConcurrent(Number(maxConcurrent));
   const upload = new lib.FileSystemUpload();
+  return report(await timed(() => upload.upload(options, [dir])));
+}
+
+async function timed(run) {
   const uploadStart = process.hrtime.bigint();
-  const result = await upload.upload(options, [dir]);
-  const uploadMs = Number(process.hrtime.bigint() - uploadStart) / 1e6;
+  const result = await run();
+  return { result, uploadMs: Number(process.hrtime.bigint() - uploadStart) / 1e6 };
+}
+
+function report({ result, uploadMs }) {
   const usage = process.resourceUsage();
   const line = {
     which,

@@ -5,12 +5,15 @@
 // with aem-upload-rs against the embedded emulator (or a real AEM when
 // AEM_URL is set in the environment or a .env file):
 //   1. FileSystemUpload of sample-assets/ with folder creation
-//   2. DirectBinaryUpload of in-memory buffers
+//   2. DirectBinaryUpload from URLs (a local origin server this job starts,
+//      as the tutorial's flow takes files from a remote URL), streamed by the
+//      engine instead of downloaded into memory first
 //   3. a batch of many files, with retries (and injected faults locally)
 // It prints live progress and a summary, and against the emulator checks
 // every byte that landed.
 
 const fs = require('fs');
+const http = require('http');
 const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
@@ -44,6 +47,28 @@ function humanBytes(n) {
   let v = n;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i += 1; }
   return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+/**
+ * A small origin of remote files (a CDN, another DAM): serves `files` (name ->
+ * Buffer) with byte ranges, as most origins do. Resolves to its base URL.
+ */
+async function startOrigin(files) {
+  const server = http.createServer((req, res) => {
+    const body = files.get(decodeURIComponent(new URL(req.url, 'http://o').pathname.slice(1)));
+    if (!body) return res.writeHead(404).end();
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range || '');
+    const [start, end] = range ? [Number(range[1]), Math.min(Number(range[2]) + 1, body.length)] : [0, body.length];
+    res.writeHead(range ? 206 : 200, {
+      'accept-ranges': 'bytes',
+      'content-length': end - start,
+      etag: `"${crypto.createHash('md5').update(body).digest('hex')}"`,
+      ...(range ? { 'content-range': `bytes ${start}-${end - 1}/${body.length}` } : {}),
+    });
+    return res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
 /** One line of live progress, rewritten in place on a terminal. */
@@ -158,16 +183,25 @@ async function main() {
     [SAMPLE_ASSETS],
   )));
 
-  // 2. Data that never touches the disk.
-  console.log(`\n2. DirectBinaryUpload of in-memory buffers to ${target}/sample-assets`);
-  const buffers = Array.from({ length: 25 }, (_, i) => {
-    const blob = Buffer.from(JSON.stringify({ report: i, generated: 'in memory', rows: Array.from({ length: 50 + i * 10 }, (__, r) => [r, r * i]) }));
-    return { fileName: `report-${String(i).padStart(2, '0')}.json`, fileSize: blob.length, blob };
-  });
+  // 2. Files from URLs: the engine streams them from the origin (ranges in
+  //    parallel where it serves them), never holding a whole file.
+  const remote = new Map();
+  for (let i = 0; i < 25; i += 1) {
+    remote.set(`report-${String(i).padStart(2, '0')}.json`, Buffer.from(JSON.stringify({ report: i, generated: 'by the origin', rows: Array.from({ length: 50 + i * 10 }, (__, r) => [r, r * i]) })));
+  }
+  remote.set('catalog-video.bin', crypto.randomBytes(24 * 1024 * 1024));
+  const origin = await startOrigin(remote);
+  console.log(`\n2. DirectBinaryUpload from URLs (a local origin at ${origin.url}) to ${target}/sample-assets`);
+  const fromUrls = [...remote.keys()].map((name) => ({ fileName: name, sourceUrl: `${origin.url}/${encodeURIComponent(name)}` }));
+  const remoteBytes = [...remote.values()].reduce((sum, b) => sum + b.length, 0);
   const dbu = new DirectBinaryUpload();
-  flows.push(await run('buffers', dbu, buffers.length, buffers.reduce((s, b) => s + b.fileSize, 0), () => dbu.uploadFiles(
-    new DirectBinaryUploadOptions().withUrl(`${base}${target}/sample-assets`).withUploadFiles(buffers).withHttpOptions({ headers }),
-  )));
+  try {
+    flows.push(await run('from URLs', dbu, fromUrls.length, remoteBytes, () => dbu.uploadFiles(
+      new DirectBinaryUploadOptions().withUrl(`${base}${target}/sample-assets`).withUploadFiles(fromUrls).withHttpOptions({ headers }),
+    )));
+  } finally {
+    await origin.close();
+  }
 
   // 3. Many files, with retries.
   console.log(`\n3. Batch upload of ${batchCount + 1} files with retries to ${target}/batch`);
@@ -213,7 +247,7 @@ async function main() {
     const byPath = new Map(state.assets.map((a) => [a.path, a]));
     const expected = [
       ...samples.map((s) => [s.size, sha256(fs.readFileSync(s.file))]),
-      ...buffers.map((b) => [b.fileSize, sha256(b.blob)]),
+      ...[...remote.values()].map((b) => [b.length, sha256(b)]),
       ...batch.map((b) => [b.size, b.sha256]),
     ];
     const landed = new Set([...byPath.values()].map((a) => `${a.size}:${a.sha256}`));

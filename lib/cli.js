@@ -1,20 +1,24 @@
 'use strict';
 
 /**
- * The `aem-upload` command line. Commands:
- *   emulator   run a local AEM (prints one JSON ready-line, runs until SIGINT/SIGTERM)
+ * The `aem-upload` command line (docs/cli.md): argument parsing with
+ * commander; the work lives in lib/cli/ (upload, plan) and in the emulator.
+ *   upload     upload files, folders and URLs to AEM
+ *   plan       split an upload into shard manifests for several machines
+ *   emulator   run a local AEM
  */
 
 const fs = require('fs');
 const { parseArgs } = require('util');
+const { Command, CommanderError, Option } = require('commander');
+const { UsageError } = require('./cli/config');
 
-const USAGE = `Usage: aem-upload <command> [options]
+const EMULATOR_USAGE = `Usage: aem-upload emulator [options]
 
-Commands:
-  emulator    Run a local AEM emulator until SIGINT or SIGTERM.
-              Prints one JSON line {"url":...,"blobUrl":...} when ready.
+Run a local AEM emulator until SIGINT or SIGTERM.
+Prints one JSON line {"url":...,"blobUrl":...} when ready.
 
-Emulator options:
+Options:
   --port N            AEM port (default 0: a free port)
   --blob-port N       blob-storage port (default 0: a free port)
   --host ADDR         address to bind (default 127.0.0.1)
@@ -23,10 +27,17 @@ Emulator options:
   --strict MODE       fail | record (default fail)
   --seed N            fault-injection seed
   --anonymous         accept requests without credentials
+  --service-credentials FILE
+                      IMS service credentials: a FILE this emulator did not
+                      mint (e.g. the Developer Console's) is accepted as is;
+                      otherwise fresh ones are minted and written to FILE
+                      (mode 600, imsEndpoint pointing here) before the ready line
+  --oauth-client FILE same for an OAuth server-to-server client
+  --token-lifetime N  lifetime in seconds of the IMS tokens it issues (default 86400)
   -h, --help          show this help
 `;
+const USAGE = EMULATOR_USAGE;
 
-class UsageError extends Error {}
 
 function parsePort(value, flag) {
   const port = Number(value);
@@ -35,6 +46,9 @@ function parsePort(value, flag) {
   }
   return port;
 }
+
+/** Where emulatorConfig() leaves the credentials files to mint once the emulator runs. */
+const MINT = Symbol('credentials to mint');
 
 function emulatorConfig(args) {
   const { values } = parseArgs({
@@ -48,6 +62,9 @@ function emulatorConfig(args) {
       strict: { type: 'string' },
       seed: { type: 'string' },
       anonymous: { type: 'boolean' },
+      'service-credentials': { type: 'string' },
+      'oauth-client': { type: 'string' },
+      'token-lifetime': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -79,13 +96,82 @@ function emulatorConfig(args) {
     config.faults = { ...(config.faults || {}), seed };
   }
   if (values.anonymous) config.auth = { ...(config.auth || {}), anonymous: true };
+  const ims = { ...(config.ims || {}) };
+  if (values['token-lifetime'] !== undefined) {
+    const seconds = Number(values['token-lifetime']);
+    if (!Number.isSafeInteger(seconds) || seconds < 1) {
+      throw new UsageError(`--token-lifetime must be a whole number of seconds, at least 1, got '${values['token-lifetime']}'`);
+    }
+    ims.tokenLifetimeSeconds = seconds;
+  }
+  // Credentials files: registered when they are someone else's, minted after start otherwise.
+  const mint = [];
+  for (const [flag, kind] of [['service-credentials', 'service'], ['oauth-client', 'oauth']]) {
+    const file = values[flag];
+    if (file === undefined) continue;
+    const existing = readCredentials(file, `--${flag}`);
+    if (existing && !mintedByAnEmulator(existing)) {
+      ims.credentials = [...(ims.credentials || []), existing];
+    } else {
+      mint.push({ file, kind });
+    }
+  }
+  if (Object.keys(ims).length > 0) config.ims = ims;
+  // Not configuration: carried past startEmulator() without reaching it.
+  Object.defineProperty(config, MINT, { value: mint, enumerable: false });
   return config;
+}
+
+/** The parsed credentials in `file`, or null when there is no such file. */
+function readCredentials(file, flag) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err.code === 'ENOENT') return null;
+    throw new UsageError(`cannot read ${flag} ${file}: ${err.message}`);
+  }
+  try {
+    const document = JSON.parse(text);
+    if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new Error('not an object');
+    return document;
+  } catch (err) {
+    throw new UsageError(`${flag} ${file} is not a JSON credentials object: ${err.message}`);
+  }
+}
+
+/**
+ * Whether a credentials document came from an emulator (its IMS endpoint is a
+ * URL on a loopback address): those are replaced by fresh ones, as their port
+ * is gone. Anything else may be a user's real credentials and is never written.
+ */
+function mintedByAnEmulator(document) {
+  const endpoint = (document.integration || document).imsEndpoint;
+  try {
+    const { protocol, hostname } = new URL(endpoint);
+    return (protocol === 'http:' || protocol === 'https:')
+      && (hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname));
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a secret-bearing document readable by its owner only, replacing any old one whole. */
+function writePrivate(file, document) {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    fs.renameSync(temp, file);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
 }
 
 async function runEmulator(args, io) {
   const config = emulatorConfig(args);
   if (config === null) {
-    io.stdout.write(USAGE);
+    io.stdout.write(EMULATOR_USAGE);
     return 0;
   }
   const { startEmulator } = require('../emulator');
@@ -104,6 +190,16 @@ async function runEmulator(args, io) {
     process.off('SIGTERM', onSignal);
     throw err;
   }
+  try {
+    for (const { file, kind } of config[MINT]) {
+      writePrivate(file, kind === 'service' ? emulator.createServiceCredentials() : emulator.createOAuthClient());
+    }
+  } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await emulator.stop();
+    throw new UsageError(`cannot write credentials: ${err.message}`);
+  }
   // Native listeners do not keep Node's event loop alive; this timer does.
   const keepAlive = setInterval(() => {}, 1 << 30);
   io.stdout.write(`${JSON.stringify({ url: emulator.url, blobUrl: emulator.blobUrl })}\n`);
@@ -115,28 +211,132 @@ async function runEmulator(args, io) {
   return 0;
 }
 
+const collect = (value, previous) => previous.concat([value]);
+
+const UPLOAD_HELP = `
+Sources are local files and folders (walked recursively; --no-deep for one
+level) and http(s) URLs (streamed from their origin). The target is a full
+folder URL, or a DAM path joined to AEM_URL (default TARGET_FOLDER, else
+/content/dam).
+
+Configuration: flags, then the environment, then .env in the working
+directory (or --env-file): AEM_URL, TARGET_FOLDER, AEM_USERNAME and
+AEM_PASSWORD, AEM_BEARER_TOKEN, HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+
+Exit codes: 0 every file uploaded (or skipped by the journal), 1 some files
+failed, 2 bad usage, configuration or credentials (nothing was sent),
+130 interrupted (the first Ctrl-C cancels cleanly, a second exits at once).
+
+Examples:
+  $ aem-upload upload ./photos --target /content/dam/photos
+  $ aem-upload upload https://cdn.example.com/video.mp4 --target /content/dam/videos
+  $ aem-upload upload ./archive --target /content/dam/archive --journal archive.journal --report report.json
+  $ aem-upload upload ./photos --include '*.jpg' --exclude 'drafts/**' --dry-run
+  $ aem-upload upload ./photos --json | jq -c 'select(.event == "fileerror")'
+`;
+
+const PLAN_HELP = `
+Walks once and writes DIR/shard-<i>.json manifests that split the files into
+N groups of about equal bytes (each folder's files together where possible),
+every folder listed in each. Run each shard anywhere with
+  aem-upload upload --manifest DIR/shard-<i>.json --journal shard-<i>.journal
+
+Examples:
+  $ aem-upload plan ./archive --target /content/dam/archive --shards 4 --out shards
+  $ aem-upload upload --manifest shards/shard-$JOB_COMPLETION_INDEX.json --journal shard-$JOB_COMPLETION_INDEX.journal
+`;
+
+/** Options shared by upload and plan. */
+function selectionOptions(command) {
+  return command
+    .option('-t, --target <folder>', 'target folder: a full URL, or a DAM path joined to AEM_URL')
+    .option('--include <glob>', 'upload only matching paths (relative to each source; repeatable)', collect, [])
+    .option('--exclude <glob>', 'skip matching paths (repeatable)', collect, [])
+    .option('--no-deep', 'only the first level of each folder')
+    .option('--max-files <n>', 'refuse more than N files (default: no limit)')
+    .option('--env-file <file>', 'read variables from this file instead of ./.env')
+    .option('-q, --quiet', 'no progress and no summary');
+}
+
+function program(io, exit) {
+  const cli = new Command('aem-upload')
+    .description('Upload files, folders and URLs to Adobe Experience Manager as a Cloud Service.')
+    .version(require('../package.json').version, '-V, --version')
+    .showHelpAfterError(false)
+    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
+    .exitOverride();
+
+  const upload = selectionOptions(cli.command('upload')
+    .description('Upload files, folders and URLs to an AEM folder.')
+    .argument('[source...]', 'local files and folders, http(s) URLs'))
+    .option('--user <user:password>', 'Basic authentication')
+    .option('--token <token>', 'a bearer token (e.g. a local development token)')
+    .option('--replace', 'replace existing assets')
+    .option('--create-version', 'add a version to existing assets')
+    .option('--version-label <label>', 'label of the version (with --create-version)')
+    .option('--version-comment <comment>', 'comment of the version (with --create-version)')
+    .option('--concurrency <n>', 'part uploads in flight (default 5)')
+    .option('--retries <n>', 'retries of a failed request (default 3)')
+    .option('--retry-delay <ms>', 'first wait before a retry, doubled each time (default 5000)')
+    .option('--timeout <ms>', 'fail a request when no byte moves for this long (default 60000)')
+    .option('--journal <file>', 'resume: a rerun with the same journal sends only what is not done')
+    .option('--manifest <file>', 'upload exactly the entries of a manifest written by `plan`')
+    .option('--dry-run', 'walk, name and plan; print source → target per file; send nothing')
+    .option('--json', 'NDJSON on stdout: one object per event and a final report')
+    .option('--report <file>', 'write the final report as JSON')
+    .option('--no-progress', 'no progress output')
+    .option('--ca <file>', 'trust this CA certificate (PEM) too')
+    .option('--insecure', 'do not verify TLS certificates')
+    .addHelpText('after', UPLOAD_HELP)
+    .action(async (sources, opts) => exit(await require('./cli/upload').runUpload(sources, opts, io)));
+
+  selectionOptions(cli.command('plan')
+    .description('Split an upload into shard manifests, to run on several machines.')
+    .argument('<source...>', 'local files and folders, http(s) URLs'))
+    .addOption(new Option('--shards <n>', 'number of manifests').makeOptionMandatory())
+    .addOption(new Option('--out <dir>', 'folder for shard-<i>.json').makeOptionMandatory())
+    .addHelpText('after', PLAN_HELP)
+    .action(async (sources, opts) => exit(await require('./cli/upload').runPlan(sources, opts, io)));
+
+  // Its own parser (and messages), as before commander.
+  cli.command('emulator')
+    .description('Run a local AEM emulator until SIGINT or SIGTERM (see `aem-upload emulator --help`).')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(async (args) => exit(await runEmulator(args, io)));
+
+  void upload;
+  return cli;
+}
+
 /**
  * Runs the CLI; resolves with the exit code.
  * @param {string[]} argv arguments after the program name
  */
 async function main(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
-  const [command, ...rest] = argv;
+  let code = 0;
+  const cli = program(io, (c) => { code = c; });
+  if (argv.length === 0) {
+    io.stderr.write(cli.helpInformation());
+    return 2;
+  }
+  if (argv[0] === 'help' && argv.length === 1) {
+    io.stdout.write(cli.helpInformation());
+    return 0;
+  }
   try {
-    switch (command) {
-      case 'emulator':
-        return await runEmulator(rest, io);
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        io.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command '${command}'`);
-    }
+    await cli.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version print and succeed; anything else is bad usage.
+      return err.exitCode === 0 ? 0 : 2;
+    }
     if (err instanceof UsageError || (err && err.code && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
-      io.stderr.write(`aem-upload: ${err.message}\n\n${USAGE}`);
+      const emulator = argv[0] === 'emulator';
+      io.stderr.write(`aem-upload: ${err.message}\n${emulator ? `\n${EMULATOR_USAGE}` : ''}`);
       return 2;
     }
     if (err && err.code === 'EINVALIDOPTIONS') {

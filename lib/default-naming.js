@@ -1,11 +1,10 @@
 'use strict';
 
 // The default node-name processors, recognised by identity: when a call uses
-// them, FileSystemUpload names every walked file in one native crossing
-// instead of awaiting a processor (and three native calls) per file. The
-// results are the same; only custom processors are called one by one.
+// them, the engine names every walked file itself; only custom processors
+// are called, from JS, once per distinct local name (docs/compat.md §6).
 
-const native = require('../binding');
+const native = require('./native');
 
 /** processor function → () => the replace value it reads when it runs */
 const defaults = new WeakMap();
@@ -23,31 +22,20 @@ function defaultAssetProcessor(readReplace) {
 }
 
 /**
- * A function giving the node name of each local name, asked in order. With a
- * default processor every name in `names` (the same names, in the order they
- * will be asked for) is named up front in one native call and the function
- * answers synchronously; a custom processor is awaited per name, when asked,
- * so it sees the calls the reference makes, in the same order.
- * @param {string[]} names
- * @param {'asset'|'folder'} kind
+ * How the engine names one kind of node: `{replace}` for a default processor
+ * (the replace value it reads now), or `{names}`: a custom processor's
+ * answer for each of `localNames`, asked in order, one at a time, as a JSON
+ * array in the same order (the engine applies the mandatory step).
  * @param {(name: string) => Promise<string>|string} processor
- * @param {string} replace the mandatory step's replace value
- * @returns {(name: string) => string|Promise<string>}
+ * @param {() => string[]} localNames the names the engine asks about
+ * @returns {Promise<{replace: string}|{names: string}>}
  */
-function namer(names, kind, processor, replace) {
+async function namesFor(processor, localNames) {
   const readReplace = defaults.get(processor);
-  if (readReplace) {
-    const named = JSON.parse(native.defaultNodeNames(JSON.stringify(names), kind === 'folder', readReplace(), replace));
-    let next = 0;
-    return () => named[next++];
-  }
-  if (kind === 'folder') {
-    return async (name) => native.mandatoryName(String(await processor(name)), replace);
-  }
-  return async (name) => {
-    const [stem, ext] = native.splitExtension(name);
-    return `${native.mandatoryName(String(await processor(stem)), replace)}${ext}`;
-  };
+  if (readReplace) return { replace: readReplace() };
+  const names = [];
+  for (const name of localNames()) names.push(String(await processor(name)));
+  return { names: JSON.stringify(names) };
 }
 
-module.exports = { defaultFolderProcessor, defaultAssetProcessor, namer };
+module.exports = { defaultFolderProcessor, defaultAssetProcessor, namesFor };

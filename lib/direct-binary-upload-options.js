@@ -4,7 +4,7 @@ const legacyUrl = require('url');
 
 const DEFAULTS = Object.freeze({ maxConcurrent: 5, retryCount: 3, retryDelay: 5000, requestTimeout: 60000 });
 
-/** Options of `DirectBinaryUpload.uploadFiles()` (compat.md §2.1). Setters store values as given. */
+/** Options of `DirectBinaryUpload.uploadFiles()` (docs/compat.md §2.1). Setters store values as given. */
 class DirectBinaryUploadOptions {
   constructor() {
     this.options = { ...DEFAULTS };

@@ -3,16 +3,15 @@
 const { EventEmitter } = require('events');
 const { randomUUID } = require('crypto');
 const path = require('path');
-const native = require('../binding');
+const native = require('./native');
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
 const { makeLogger } = require('./logger');
 const { sourceOf, pump } = require('./sources');
-const { targetResolver } = require('./targets');
-const { transferOptions } = require('./http-options');
+const { sessionOptions, transferOptions } = require('./http-options');
 const {
-  checkTransferOptions, checkUploadFile, checkUrl, toNumber,
+  checkTransferOptions, checkUploadFile, checkUrl, toNumber, isUrlSource,
 } = require('./validate');
 
 const MISSING_FIELDS = 'UploadFile missing required fields. Must have one of fileName or fileUrl, fileSize, and either filePath or blob';
@@ -29,8 +28,8 @@ function cancelledError() {
 function hasRequiredFields(file) {
   return !!file
     && (file.fileName || file.fileUrl)
-    && (file.fileSize || file.fileSize === 0)
-    && (file.filePath || file.blob);
+    && (file.fileSize || file.fileSize === 0 || isUrlSource(file))
+    && (file.filePath || file.blob || isUrlSource(file));
 }
 
 // An absolute POSIX path with nothing for path.resolve to normalise (the
@@ -43,7 +42,7 @@ function resolvePath(file) {
   return resolved ? file : path.resolve(file);
 }
 
-/** The reference's record of a file in `detailedResult` (compat.md §3), keys in order. */
+/** The reference's record of a file in `detailedResult` (docs/compat.md §3), keys in order. */
 function recordOf(file, fileUrl) {
   const record = { fileUrl, fileSize: file.fileSize };
   if (file.createVersion) record.createVersion = true;
@@ -73,19 +72,22 @@ class Call {
   constructor() {
     this.cancelled = false;
     this.handle = null;
-    // FileSystemUpload's folder creator, aborted with the call.
-    this.folders = null;
+    // The call's AEM session (client, headers, cookies), shared by its folder
+    // creation and its transfer; cancel() aborts its folder requests.
+    this.session = null;
     // Stream sources by file index, pumped when the engine wants them.
     this.streams = new Map();
     this.indexesByTarget = new Map();
     this.finished = new Set();
+    // A private listener of finished files and their retries (FileSystemUpload#uploadPlanned).
+    this.onSettled = null;
     // Whether the engine sends progress events (a listener exists).
     this.progressWanted = true;
   }
 
   cancel() {
     this.cancelled = true;
-    if (this.folders) this.folders.cancel();
+    if (this.session) this.session.cancel();
     if (this.handle) this.handle.cancel();
   }
 
@@ -171,7 +173,7 @@ class DirectBinaryUpload extends EventEmitter {
   }
 
   /**
-   * A call that cannot start: both events, the error in the result (compat.md §4.1).
+   * A call that cannot start: both events, the error in the result (docs/compat.md §4.1).
    * @private
    */
   rejectCall(uploadId, error) {
@@ -219,6 +221,12 @@ class DirectBinaryUpload extends EventEmitter {
     return call;
   }
 
+  /** The call's session, made on first use; throws on an unusable proxy or CA. @private */
+  sessionOf(call, options) {
+    if (!call.session) call.session = new native.NativeSession(sessionOptions(options));
+    return call.session;
+  }
+
   /** Emits a file event; a throwing listener is logged and ignored. @private */
   emitFileEvent(name, payload) {
     try {
@@ -229,9 +237,9 @@ class DirectBinaryUpload extends EventEmitter {
   }
 
   /**
-   * Steps 3–5 of compat.md §4.1: validate, pre-validate, transfer.
-   * `planned` (FileSystemUpload's own files, built from checked parts) has
-   * each file's target where plan() knew it, else null. With
+   * Steps 3–5 of docs/compat.md §4.1: validate, pre-validate, transfer.
+   * `planned` (FileSystemUpload's own files, built from checked parts) holds
+   * their targets, planned by the engine. With
    * `ready` (FileSystemUpload's folders), the call is prepared meanwhile and
    * goes on only once it resolves true; false (cancelled) ends it with the
    * result untouched, a rejection rejects it.
@@ -242,31 +250,34 @@ class DirectBinaryUpload extends EventEmitter {
       result.addError(new UploadError(MISSING_FIELDS, ErrorCodes.INVALID_OPTIONS));
       return;
     }
+    let fileUrls;
+    let resolved;
     let targets;
     try {
       checkTransferOptions(options);
       if (!planned) files.forEach(checkUploadFile);
       if (files.some((file) => !file.fileUrl)) checkUrl(options.getUrl(), 'url');
-      const targetOf = targetResolver();
-      targets = files.map((file, i) => (planned && planned[i])
-        || targetOf(file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`));
+      fileUrls = files.map((file) => file.fileUrl || `${options.getUrl()}/${encodeURIComponent(file.fileName)}`);
+      resolved = planned || native.resolveTargets(JSON.stringify(fileUrls));
+      targets = JSON.parse(resolved.describe());
+      const failed = targets.find((target) => !Array.isArray(target));
+      if (failed) throw UploadError.fromNative(failed);
     } catch (err) {
       result.addError(UploadError.fromError(err));
       return;
     }
     if (files.length === 0) return;
 
+    // URL sources without a fileSize: the origins tell (docs/remote-sources.md §1).
+    const probed = await this.probeSizes(call, files, options);
     const buffers = [];
     const nativeFiles = [];
     const payloads = [];
     for (let i = 0; i < files.length; i += 1) {
       const file = files[i];
-      const target = targets[i];
-      const size = Number(file.fileSize);
+      const [targetFile, targetFolder, fileName] = targets[i];
+      const size = probed.has(i) ? probed.get(i).size : Number(file.fileSize);
       const entry = {
-        // As given: the engine refuses paths that would escape their folder
-        // before parsing removes their dot segments.
-        targetUrl: target.fileUrl,
         size: Number.isFinite(size) ? size : 0,
         createVersion: !!file.createVersion,
         replace: !!file.replace,
@@ -276,7 +287,13 @@ class DirectBinaryUpload extends EventEmitter {
       if (file.partHeaders) entry.partHeaders = stringMap(file.partHeaders);
       let sourceFile = '';
       let sourceFolder = '.';
-      if (file.blob) {
+      if (probed.has(i) && probed.get(i).error) {
+        entry.rejected = probed.get(i).error;
+      } else if (isUrlSource(file)) {
+        // Read by the engine from the origin; its headers go there alone.
+        entry.sourceUrl = String(file.sourceUrl);
+        if (file.sourceHeaders) entry.sourceHeaders = stringMap(file.sourceHeaders);
+      } else if (file.blob) {
         try {
           const source = await sourceOf(file.blob, size);
           if (source.stream) {
@@ -298,10 +315,10 @@ class DirectBinaryUpload extends EventEmitter {
       if (!Number.isFinite(size) || size < 1) entry.size = 0;
       nativeFiles.push(entry);
       payloads.push({
-        fileName: target.fileName,
-        fileSize: file.fileSize,
-        targetFolder: target.targetFolder,
-        targetFile: target.targetFile,
+        fileName,
+        fileSize: probed.has(i) && !probed.get(i).error ? size : file.fileSize,
+        targetFolder,
+        targetFile,
         sourceFolder,
         sourceFile,
       });
@@ -317,17 +334,20 @@ class DirectBinaryUpload extends EventEmitter {
     }
     const addRecords = () => {
       files.forEach((file, i) => {
-        result.addRecord(targets[i].targetFile, recordOf(file, targets[i].fileUrl));
+        const { targetFile } = payloads[i];
+        const record = recordOf(file, fileUrls[i]);
+        if (probed.has(i) && !probed.get(i).error) record.fileSize = probed.get(i).size;
+        result.addRecord(targetFile, record);
         // An index, or a list of them for a target given more than once.
-        const known = call.indexesByTarget.get(targets[i].targetFile);
-        call.indexesByTarget.set(targets[i].targetFile, known === undefined ? i : [].concat(known, i));
+        const known = call.indexesByTarget.get(targetFile);
+        call.indexesByTarget.set(targetFile, known === undefined ? i : [].concat(known, i));
       });
       targets.length = 0;
     };
     try {
       call.progressWanted = this.listenerCount('fileprogress') > 0;
       const engineOptions = { ...transferOptions(options, this.logger.enabled), progress: call.progressWanted };
-      call.handle = native.startUpload(spec, buffers, engineOptions);
+      call.handle = native.startUpload(spec, buffers, engineOptions, this.sessionOf(call, options), resolved);
     } catch (err) {
       addRecords();
       result.addError(UploadError.fromError(err));
@@ -349,6 +369,24 @@ class DirectBinaryUpload extends EventEmitter {
       }
       this.wantProgress(call, this.listenerCount('fileprogress') > 0);
     }
+  }
+
+  /**
+   * Sizes of the URL sources given without a `fileSize`, asked of their
+   * origins: index -> `{size}` or `{error}` (a native error).
+   * @private
+   */
+  async probeSizes(call, files, options) {
+    const asked = [];
+    files.forEach((file, i) => {
+      if (isUrlSource(file) && (file.fileSize === undefined || file.fileSize === null)) asked.push(i);
+    });
+    const out = new Map();
+    if (asked.length === 0) return out;
+    const spec = JSON.stringify(asked.map((i) => ({ sourceUrl: String(files[i].sourceUrl), sourceHeaders: stringMap(files[i].sourceHeaders) })));
+    const outcomes = JSON.parse(await this.sessionOf(call, options).probeSources(spec, transferOptions(options, false)));
+    asked.forEach((i, k) => out.set(i, outcomes[k]));
+    return out;
   }
 
   /** Tells a call's engine whether `fileprogress` events are wanted. @private */
@@ -373,6 +411,7 @@ class DirectBinaryUpload extends EventEmitter {
         break;
       case 'end': {
         call.finished.add(event.file);
+        if (call.onSettled) call.onSettled(event.file, event.retries || 0);
         const payload = withMime();
         result.setFileResult(base.targetFile, payload);
         this.emitFileEvent('fileend', payload);
@@ -380,6 +419,7 @@ class DirectBinaryUpload extends EventEmitter {
       }
       case 'error': {
         call.finished.add(event.file);
+        if (call.onSettled) call.onSettled(event.file, event.retries || 0);
         const payload = { ...withMime(), errors: [UploadError.fromNative(event.error)] };
         result.setFileResult(base.targetFile, payload);
         this.emitFileEvent('fileerror', payload);
@@ -387,6 +427,7 @@ class DirectBinaryUpload extends EventEmitter {
       }
       case 'cancelled': {
         call.finished.add(event.file);
+        if (call.onSettled) call.onSettled(event.file, event.retries || 0);
         const payload = { ...withMime(), errors: [cancelledError()] };
         result.setFileResult(base.targetFile, payload);
         this.emitFileEvent('filecancelled', payload);

@@ -1,6 +1,6 @@
 'use strict';
 
-/** The exported error codes, as in @adobe/aem-upload (compat.md §1). */
+/** The exported error codes, as in @adobe/aem-upload (docs/compat.md §1). */
 module.exports = Object.freeze({
   UNKNOWN: 'EUNKNOWN',
   NOT_FOUND: 'ENOTFOUND',

@@ -3,10 +3,10 @@
 const DirectBinaryUploadOptions = require('./direct-binary-upload-options');
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
-const native = require('../binding');
+const native = require('./native');
 const { defaultFolderProcessor, defaultAssetProcessor } = require('./default-naming');
 
-/** Options of `FileSystemUpload.upload()` (compat.md §2.2). */
+/** Options of `FileSystemUpload.upload()` (docs/compat.md §2.2). */
 class FileSystemUploadOptions extends DirectBinaryUploadOptions {
   constructor() {
     super();

@@ -1,15 +1,14 @@
 'use strict';
 
 const path = require('path');
-const native = require('../binding');
+const native = require('./native');
 const DirectBinaryUpload = require('./direct-binary-upload');
 const FileSystemUploadOptions = require('./filesystem-upload-options');
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 const UploadResult = require('./upload-result');
 const { folderOptions } = require('./http-options');
-const { namer } = require('./default-naming');
-const { plannedTargets } = require('./targets');
+const { namesFor } = require('./default-naming');
 const { randomUUID } = require('crypto');
 const { checkFileSystemOptions, checkTransferOptions, checkUrl, toNumber } = require('./validate');
 
@@ -21,31 +20,6 @@ const IGNORED_FILE_OPTIONS = ['blob', 'fileName', 'fileUrl', 'filePath', 'fileSi
 /** A folder request the binding itself refused, as an outcome (never an unhandled rejection). */
 function failedOutcome(err) {
   return { status: 'failed', elapsedTime: 0, retryErrors: [], error: { code: ErrorCodes.UNKNOWN, message: String(err && err.message), detail: '' } };
-}
-
-/** Local directory names in the order plan() asks for their node names. */
-function folderNames(walked, deep) {
-  const names = [];
-  if (!deep) return names;
-  for (const entry of walked) {
-    if (entry.kind !== 'tree') continue;
-    names.push(path.basename(entry.path));
-    for (const dir of entry.directories) names.push(path.basename(dir.path));
-  }
-  return names;
-}
-
-/** Local file names in the order plan() asks for their node names. */
-function fileNames(walked) {
-  const names = [];
-  for (const entry of walked) {
-    for (const file of entry.files) names.push(path.basename(file.path));
-  }
-  return names;
-}
-
-function encodePath(decoded) {
-  return decoded.split('/').map((segment) => encodeURIComponent(segment)).join('/');
 }
 
 /**
@@ -74,33 +48,49 @@ class FileSystemUpload extends DirectBinaryUpload {
     }
   }
 
+  /**
+   * Uploads what walkAndPlan() planned: the target folder chain, then the
+   * planned folders and files, as upload() does after its walk (the command
+   * line plans first, for dry runs and manifests). Resolves with the result.
+   * `onSettled(index, retries)`, when given, hears of each file of the plan
+   * that finished (uploaded, failed or cancelled) and how many of its
+   * requests' attempts were retried: what a report needs beyond the events.
+   * @private
+   */
+  async uploadPlanned(options, plan, { onSettled } = {}) {
+    const fsOptions = FileSystemUploadOptions.fromOptions(options);
+    checkUrl(fsOptions.getUrl(), 'url');
+    checkTransferOptions(fsOptions);
+    const result = new UploadResult(fsOptions.getUrlPrefix());
+    const call = this.beginCall(fsOptions);
+    call.onSettled = onSettled;
+    try {
+      const chain = JSON.parse(native.folderChain(fsOptions.getTargetFolderPath()));
+      if (!(await this.createFolders(call, fsOptions, result, chain))) {
+        return this.cancelledBeforeTransfer(result, null);
+      }
+      if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
+      return await this.runPlanned(call, fsOptions, result, plan);
+    } finally {
+      this.calls.delete(call);
+    }
+  }
+
   /** @private */
   async runUpload(call, options, localPaths, result) {
-    const uploadId = randomUUID();
-    const targetFolder = options.getTargetFolderPath();
-    // As the reference: '/content/dam' alone has no chain; '/content/dam/…' loses
-    // the prefix; any other path is created under /content/dam as it is.
-    let trimmed = targetFolder === '/content/dam' ? '' : targetFolder;
-    if (trimmed.startsWith('/content/dam/')) trimmed = trimmed.slice('/content/dam'.length);
-    const chain = [];
-    let current = '/content/dam';
-    for (const segment of trimmed.split('/').filter((s) => s.length)) {
-      current += `/${segment}`;
-      chain.push({ path: current, title: segment });
-    }
+    const chain = JSON.parse(native.folderChain(options.getTargetFolderPath()));
     if (!(await this.createFolders(call, options, result, chain))) {
       return this.cancelledBeforeTransfer(result, null);
     }
-
     if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
-    const maxFiles = Math.min(Math.floor(toNumber(options.getMaxUploadFiles())), 0xffffffff);
-    const walked = JSON.parse(await native.walkPaths(localPaths, options.getDeepUpload(), maxFiles));
-    if (walked.error) throw UploadError.fromNative(walked.error);
-    for (const warning of walked.warnings) this.logger.warn(warning);
+    const plan = await this.walkAndPlan(options, localPaths);
+    this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${plan.directories.length} directories, ${plan.files.length} files. Encountered ${plan.warnings.length} filesystem-related errors.`);
+    return this.runPlanned(call, options, result, plan);
+  }
 
-    const { directories, files, targets } = await this.plan(options, targetFolder, walked.walked);
-    this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${directories.length} directories, ${files.length} files. Encountered ${walked.warnings.length} filesystem-related errors.`);
-
+  /** Folders, then files, of a plan; fileuploadstart and fileuploadend around them. @private */
+  async runPlanned(call, options, result, { directories, files, targets }) {
+    const uploadId = randomUUID();
     let totalSize = 0;
     files.forEach((file) => { totalSize += file.fileSize; });
     const start = { uploadId, fileCount: files.length, totalSize, directoryCount: directories.length };
@@ -122,6 +112,26 @@ class FileSystemUpload extends DirectBinaryUpload {
     return json;
   }
 
+  /**
+   * Walks `localPaths` and names what it found (no request): the folders to
+   * create, the files with their target URLs, and each file's decoded target
+   * where known. `filter(relativePath)`, when given, keeps only matching files
+   * (their path relative to the walked folder, or a lone file's name) and the
+   * folders above them. Used by upload() and by the command line.
+   * @private
+   */
+  async walkAndPlan(options, localPaths, { filter, maxFiles } = {}) {
+    const cap = maxFiles === undefined ? toNumber(options.getMaxUploadFiles()) : maxFiles;
+    let walk = await native.walkTree(localPaths, options.getDeepUpload(), Math.min(Math.floor(cap), 0xffffffff));
+    const walked = JSON.parse(walk.describe());
+    // The walk's limits are bare-message errors in the reference too: no innerStack key.
+    if (walked.error) throw new UploadError(walked.error.message, walked.error.code, walked.error.detail || '');
+    for (const warning of walked.warnings) this.logger.warn(warning);
+    if (filter) walk = walk.retain(JSON.parse(walk.relativePaths()).map((relative) => !!filter(relative)));
+    const planned = await this.plan(options, options.getTargetFolderPath(), walk);
+    return { ...planned, warnings: walked.warnings };
+  }
+
   /** @private */
   cancelledBeforeTransfer(result, start) {
     result.addError(new UploadError('Upload cancelled by user', ErrorCodes.USER_CANCELLED));
@@ -140,12 +150,13 @@ class FileSystemUpload extends DirectBinaryUpload {
    * @private
    */
   async createFolders(call, options, result, folders) {
-    if (!call.folders) call.folders = new native.NativeFolderCreator(folderOptions(options), options.getUrlPrefix());
+    const session = this.sessionOf(call, options);
     if (call.cancelled) return false;
     if (folders.length === 0) return true;
     let outcomes;
     try {
-      outcomes = await call.folders.createAll(folders.map((f) => f.path), folders.map((f) => f.title), FOLDERS_IN_FLIGHT);
+      outcomes = await session.createFolders(options.getUrlPrefix(), folders.map((f) => f.path),
+        folders.map((f) => f.title), FOLDERS_IN_FLIGHT, folderOptions(options));
     } catch (err) {
       outcomes = [failedOutcome(err)];
     }
@@ -177,78 +188,38 @@ class FileSystemUpload extends DirectBinaryUpload {
   }
 
   /**
-   * Node names for the walked tree (compat.md §6): folders and files with
-   * their remote paths, in walk order.
+   * The engine's plan of the walked tree (docs/compat.md §6): the folders
+   * to create and the files with their targets, in walk order. Custom
+   * processors are asked here, once per distinct local name.
    * @private
    */
-  async plan(options, targetFolder, walked) {
-    const replace = options.getInvalidCharacterReplaceValue();
-    const deep = options.getDeepUpload();
-    const folderName = namer(folderNames(walked, deep), 'folder', options.getFolderNodeNameProcessor(), replace);
-    const assetName = namer(fileNames(walked), 'asset', options.getAssetNodeNameProcessor(), replace);
-    const prefix = options.getUrlPrefix();
+  async plan(options, targetFolder, walk) {
+    let listed = null;
+    const localNames = (kind) => {
+      if (!listed) listed = JSON.parse(walk.localNames());
+      return listed[kind];
+    };
+    const folders = await namesFor(options.getFolderNodeNameProcessor(), () => localNames('folders'));
+    const assets = await namesFor(options.getAssetNodeNameProcessor(), () => localNames('assets'));
+    const planned = await walk.plan({
+      urlPrefix: options.getUrlPrefix(),
+      targetFolder,
+      replace: options.getInvalidCharacterReplaceValue(),
+      folderReplace: folders.replace,
+      folderNames: folders.names,
+      assetReplace: assets.replace,
+      assetNames: assets.names,
+    });
+    const { directories, files: plannedFiles } = JSON.parse(planned.describe());
     const fileOptions = { ...options.getUploadFileOptions() };
     for (const key of IGNORED_FILE_OPTIONS) delete fileOptions[key];
-    // Many files share a parent: encode each parent once.
-    const encodedParents = new Map();
-    const encodedParent = (remote) => {
-      let encoded = encodedParents.get(remote);
-      if (encoded === undefined) {
-        encoded = `${prefix}${encodePath(remote)}/`;
-        encodedParents.set(remote, encoded);
-      }
-      return encoded;
-    };
-
-    const directories = [];
-    const files = [];
-    // Each file's target as its URL parses, known here without parsing it.
-    const targets = [];
-    const targetOf = plannedTargets();
-    const pushFile = (parentRemote, localPath, size, name) => {
-      const folderUrl = encodedParent(parentRemote);
-      const fileUrl = `${folderUrl}${encodeURIComponent(name)}`;
-      files.push({
-        ...fileOptions,
-        fileUrl,
-        filePath: localPath,
-        fileSize: size,
-      });
-      targets.push(targetOf(parentRemote, folderUrl, name, fileUrl));
-    };
-    // A promise only when a custom processor has to be awaited.
-    const addFile = (parentRemote, localPath, size) => {
-      const named = assetName(path.basename(localPath));
-      if (typeof named === 'string') return pushFile(parentRemote, localPath, size, named);
-      return named.then((name) => pushFile(parentRemote, localPath, size, name));
-    };
-    for (const entry of walked) {
-      if (entry.kind === 'file') {
-        await addFile(targetFolder, entry.path, entry.files[0].size);
-        continue;
-      }
-      if (!deep) {
-        for (const file of entry.files) {
-          const pending = addFile(targetFolder, file.path, file.size);
-          if (pending) await pending;
-        }
-        continue;
-      }
-      const rootRemote = `${targetFolder}/${await folderName(path.basename(entry.path))}`;
-      directories.push({ path: rootRemote, title: path.basename(entry.path) });
-      const remotes = [];
-      for (const dir of entry.directories) {
-        const parentRemote = dir.parent < 0 ? rootRemote : remotes[dir.parent];
-        const remote = `${parentRemote}/${await folderName(path.basename(dir.path))}`;
-        remotes.push(remote);
-        directories.push({ path: remote, title: path.basename(dir.path) });
-      }
-      for (const file of entry.files) {
-        const pending = addFile(file.parent < 0 ? rootRemote : remotes[file.parent], file.path, file.size);
-        if (pending) await pending;
-      }
-    }
-    return { directories, files, targets };
+    const files = plannedFiles.map(([filePath, fileSize, fileUrl]) => ({
+      ...fileOptions,
+      fileUrl,
+      filePath,
+      fileSize,
+    }));
+    return { directories, files, targets: planned.targets() };
   }
 }
 

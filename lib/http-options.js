@@ -1,15 +1,11 @@
 'use strict';
 
-// Translates the reference's HTTP options (compat.md §2.3) into the engine's.
+// Picks the reference's HTTP options (docs/compat.md §2.3) out of an options
+// object for the engine, by name; the engine converts and clamps the values.
 
-function positive(value) {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-
-function nonNegativeInt(value, fallback) {
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
+/** A value given as a number (validated before; `null` is 0), or undefined. */
+function numberOf(value) {
+  return value === undefined ? undefined : Number(value);
 }
 
 function asArray(value) {
@@ -28,12 +24,15 @@ function headersOf(httpOptions) {
   return headers;
 }
 
-function connectionOptions(httpOptions) {
+/** What a call's session is made of: AEM headers, proxy and TLS options. */
+function sessionOptions(options) {
+  const httpOptions = options.getHttpOptions() || {};
   const agent = httpOptions.agent || {};
   const agentOptions = agent.options || agent;
   let proxy = agent.proxy;
   if (proxy && typeof proxy === 'object') proxy = proxy.href || proxy.toString();
   return {
+    headers: headersOf(httpOptions),
     rejectUnauthorized: agentOptions.rejectUnauthorized !== false,
     proxy: typeof proxy === 'string' && proxy ? proxy : undefined,
     ca: asArray(agentOptions.ca),
@@ -44,18 +43,15 @@ function connectionOptions(httpOptions) {
 function transferOptions(options, logEnabled) {
   const httpOptions = options.getHttpOptions() || {};
   const cloud = httpOptions.cloudClient || {};
-  const timeouts = [positive(options.getHttpRequestTimeout()), positive(httpOptions.timeout)].filter((t) => t !== undefined);
-  const maxConcurrent = Number(options.getMaxConcurrent());
   return {
-    maxConcurrent: Number.isFinite(maxConcurrent) && maxConcurrent >= 1 ? Math.floor(Math.min(maxConcurrent, 1024)) : 1,
-    retryCount: nonNegativeInt(options.getHttpRetryCount(), 3),
-    retryDelay: nonNegativeInt(options.getHttpRetryDelay(), 5000),
-    idleTimeout: timeouts.length ? Math.min(...timeouts) : undefined,
-    headers: headersOf(httpOptions),
+    maxConcurrent: Number(options.getMaxConcurrent()),
+    retryCount: Number(options.getHttpRetryCount()),
+    retryDelay: Number(options.getHttpRetryDelay()),
+    requestTimeout: numberOf(options.getHttpRequestTimeout()),
+    timeout: numberOf(httpOptions.timeout),
     eventuallyConsistent: !!cloud.eventuallyConsistentCreate,
     log: logEnabled,
     journal: typeof options.getJournal === 'function' && options.getJournal() ? String(options.getJournal()) : undefined,
-    ...connectionOptions(httpOptions),
   };
 }
 
@@ -65,14 +61,12 @@ function folderOptions(options) {
   const cloud = httpOptions.cloudClient || {};
   const retry = cloud.retry || {};
   return {
-    headers: headersOf(httpOptions),
-    attempts: Math.max(1, nonNegativeInt(retry.count, 3)),
-    delay: nonNegativeInt(retry.delay, 1000),
-    multiplier: Math.max(1, nonNegativeInt(retry.delayMultiple, 2)),
-    idleTimeout: positive(cloud.timeout) || 60000,
+    retryCount: numberOf(retry.count),
+    retryDelay: numberOf(retry.delay),
+    retryDelayMultiple: numberOf(retry.delayMultiple),
+    timeout: numberOf(cloud.timeout),
     eventuallyConsistent: !!cloud.eventuallyConsistentCreate,
-    ...connectionOptions(httpOptions),
   };
 }
 
-module.exports = { transferOptions, folderOptions };
+module.exports = { sessionOptions, transferOptions, folderOptions };

@@ -1,6 +1,6 @@
 'use strict';
 
-// Turns an upload file's `blob` into what the engine reads (compat.md §3):
+// Turns an upload file's `blob` into what the engine reads (docs/compat.md §3):
 // Buffer, Uint8Array and ArrayBuffer are viewed in place; Blob, Node and web
 // streams (and what `slice(start, end)` objects return) are read once, in
 // order, and pushed to the engine as it asks, so memory stays bounded.
@@ -18,7 +18,7 @@ function isNodeStream(value) {
 }
 
 /**
- * What the engine reads a file's `blob` from (compat.md §3): `{ buffer }`
+ * What the engine reads a file's `blob` from (docs/compat.md §3): `{ buffer }`
  * for bytes already in memory (viewed in place, never copied), or
  * `{ stream }` (a Node Readable) for streams and Blobs, which are pushed
  * to the engine part by part as it needs them, in bounded memory.

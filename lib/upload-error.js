@@ -2,6 +2,12 @@
 
 const ErrorCodes = require('./error-codes');
 
+// Marks an error that a failure produced (an engine error, a thrown Error):
+// the reference's twins of these carry a stack, so their JSON always has an
+// `innerStack` key, even when ours is empty. Errors the reference builds from
+// a bare message (limits, option checks) keep it only when non-empty.
+const kFromFailure = Symbol('fromFailure');
+
 const STATUS_BY_CODE = {
   EINVALIDOPTIONS: 400,
   ENOTAUTHORIZED: 401,
@@ -13,7 +19,7 @@ const STATUS_BY_CODE = {
   ENOTSUPPORTED: 501,
 };
 
-/** Every failure the package reports (compat.md §9.2). */
+/** Every failure the package reports (docs/compat.md §9.2). */
 class UploadError extends Error {
   /**
    * @param {string} message
@@ -32,7 +38,7 @@ class UploadError extends Error {
     if (error && error.uploadError) return error;
     const prefix = (m) => (errorMessage ? `${errorMessage}: ${m}` : m);
     if (error && error.message) {
-      return new UploadError(prefix(error.message), error.code || ErrorCodes.UNKNOWN, error.stack || '');
+      return fromFailure(new UploadError(prefix(error.message), error.code || ErrorCodes.UNKNOWN, error.stack || ''));
     }
     if (typeof error === 'string') return new UploadError(prefix(error), ErrorCodes.UNKNOWN);
     let text;
@@ -46,7 +52,7 @@ class UploadError extends Error {
 
   /** An engine error (data) as an UploadError. */
   static fromNative(native) {
-    return new UploadError(native.message, native.code, native.detail || '');
+    return fromFailure(new UploadError(native.message, native.code, native.detail || ''));
   }
 
   getCode() {
@@ -67,13 +73,18 @@ class UploadError extends Error {
 
   toJSON() {
     const json = { message: this.message, code: this.code };
-    if (this.innerStack) json.innerStack = this.innerStack;
+    if (this.innerStack || this[kFromFailure]) json.innerStack = this.innerStack;
     return json;
   }
 
   toString() {
     return JSON.stringify(this);
   }
+}
+
+function fromFailure(error) {
+  Object.defineProperty(error, kFromFailure, { value: true });
+  return error;
 }
 
 module.exports = UploadError;

@@ -1,6 +1,6 @@
 'use strict';
 
-// The result object (compat.md §9.1): built from the records of the files
+// The result object (docs/compat.md §9.1): built from the records of the files
 // sent and the payloads of their terminal events.
 
 class UploadResult {

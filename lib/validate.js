@@ -10,7 +10,6 @@
 const UploadError = require('./upload-error');
 const ErrorCodes = require('./error-codes');
 
-const MAX_CONCURRENT = 1024;
 const MAX_RETRY_COUNT = 1000;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Visible ASCII, space and tab: what every HTTP stack accepts in a header value.
@@ -75,7 +74,7 @@ function checkHeaders(headers, field) {
 
 /**
  * An absolute http(s) URL, returned parsed. A relative URL fails as Node's
- * `URL` does (ERR_INVALID_URL, compat.md §4.1).
+ * `URL` does (ERR_INVALID_URL, docs/compat.md §4.1).
  * @returns {URL}
  */
 function checkUrl(url, field) {
@@ -86,7 +85,8 @@ function checkUrl(url, field) {
   try {
     parsed = new URL(String(url));
   } catch (err) {
-    throw new UploadError(err.message, err.code || ErrorCodes.INVALID_OPTIONS);
+    // As Node's URL threw it, stack included (the reference's error keeps it too).
+    throw UploadError.fromError(err);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw invalid(`${field} must use http or https, got '${parsed.protocol}'`);
@@ -99,7 +99,7 @@ function checkUrl(url, field) {
   return parsed;
 }
 
-/** HTTP and retry options shared by both upload classes (compat.md §2.1, §2.3). */
+/** HTTP and retry options shared by both upload classes (docs/compat.md §2.1, §2.3). */
 function checkTransferOptions(options) {
   number(options.getMaxConcurrent(), 'maxConcurrent', { min: -Infinity, infinite: true });
   number(options.getHttpRetryCount(), 'retryCount', { max: MAX_RETRY_COUNT });
@@ -132,15 +132,30 @@ function checkTransferOptions(options) {
 
 /**
  * Field types of one upload file (its required fields are checked before,
- * compat.md §3). Problems of value (size 0, a missing path, a blob of the
+ * docs/compat.md §3). Problems of value (size 0, a missing path, a blob of the
  * wrong kind) fail only that file later, in pre-validation.
  */
+/**
+ * Whether a file's bytes come from its `sourceUrl` (docs/remote-sources.md
+ * §1): it has one and neither `blob` nor `filePath`, which win over it (as in
+ * Adobe's tutorial, where `sourceUrl` is carried along next to a blob).
+ */
+function isUrlSource(file) {
+  return !!file && !file.blob && !file.filePath && file.sourceUrl !== undefined && file.sourceUrl !== null && file.sourceUrl !== '';
+}
+
 function checkUploadFile(file, index) {
   const field = (name) => `uploadFiles[${index}].${name}`;
   if (!isPlainObject(file)) throw invalid(`uploadFiles[${index}] must be an object, got ${describe(file)}`);
   for (const key of ['fileName', 'fileUrl', 'filePath']) {
     const value = file[key];
     if (value && typeof value !== 'string') throw invalid(`${field(key)} must be a string, got ${describe(value)}`);
+  }
+  if (isUrlSource(file)) {
+    checkUrl(file.sourceUrl, field('sourceUrl'));
+    checkHeaders(file.sourceHeaders, field('sourceHeaders'));
+    // The size may come from the origin.
+    if (file.fileSize === undefined || file.fileSize === null) return checkHeaders(file.partHeaders, field('partHeaders'));
   }
   const size = toNumber(file.fileSize);
   if (typeof file.fileSize !== 'number' && Number.isNaN(size)) {
@@ -152,11 +167,11 @@ function checkUploadFile(file, index) {
   checkHeaders(file.partHeaders, field('partHeaders'));
 }
 
-/** FileSystemUpload's own options and its local paths (compat.md §2.2, §4.2). */
+/** FileSystemUpload's own options and its local paths (docs/compat.md §2.2, §4.2). */
 function checkFileSystemOptions(options, localPaths) {
   const max = options.options.maxUploadFiles;
   if (max) number(max, 'maxUploadFiles', { min: 1, infinite: true });
-  // Processors that are not functions never get here: fromOptions keeps the defaults (compat.md §2.2).
+  // Processors that are not functions never get here: fromOptions keeps the defaults (docs/compat.md §2.2).
   const fileOptions = options.getUploadFileOptions();
   if (!isPlainObject(fileOptions)) throw invalid(`uploadFileOptions must be an object, got ${describe(fileOptions)}`);
   checkHeaders(fileOptions.partHeaders, 'uploadFileOptions.partHeaders');
@@ -170,8 +185,8 @@ function checkFileSystemOptions(options, localPaths) {
 module.exports = {
   checkTransferOptions,
   checkUploadFile,
+  isUrlSource,
   checkFileSystemOptions,
   checkUrl,
   toNumber,
-  MAX_CONCURRENT,
 };

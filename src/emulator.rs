@@ -60,11 +60,49 @@ impl NativeEmulator {
         Ok(serde_json::to_string(&*config).unwrap_or_default())
     }
 
+    /// Mints service credentials registered with the emulator's IMS; options
+    /// and result as JSON text (the result holds a private key and a secret).
+    #[napi]
+    pub fn create_service_credentials(&self, options_json: Option<String>) -> Result<String> {
+        let options = parse_json(options_json)?;
+        let document = self.inner.create_service_credentials(&options).map_err(invalid)?;
+        Ok(document.to_string())
+    }
+
+    /// Mints an OAuth server-to-server client; options and result as JSON text.
+    #[napi]
+    pub fn create_oauth_client(&self, options_json: Option<String>) -> Result<String> {
+        let options = parse_json(options_json)?;
+        let document = self.inner.create_oauth_client(&options).map_err(invalid)?;
+        Ok(document.to_string())
+    }
+
+    /// Registers a credentials document (JSON text); returns its client id.
+    #[napi]
+    pub fn register_credentials(&self, document_json: String) -> Result<String> {
+        let document: serde_json::Value = serde_json::from_str(&document_json).map_err(invalid)?;
+        self.inner.register_credentials(&document).map_err(invalid)
+    }
+
+    /// Revokes the IMS tokens of one client, or of all; returns how many were live.
+    #[napi]
+    pub fn revoke_tokens(&self, client_id: Option<String>) -> u32 {
+        self.inner.revoke_tokens(client_id.as_deref()) as u32
+    }
+
     #[napi]
     pub async fn stop(&self) -> Result<()> {
         let inner = Arc::clone(&self.inner);
         inner.stop().await;
         Ok(())
+    }
+}
+
+/// Options as JSON text; absent means all defaults.
+fn parse_json(text: Option<String>) -> Result<serde_json::Value> {
+    match text {
+        Some(text) => serde_json::from_str(&text).map_err(invalid),
+        None => Ok(serde_json::Value::Null),
     }
 }
 

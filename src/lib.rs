@@ -5,9 +5,17 @@
 #![deny(clippy::all)]
 
 mod emulator;
+mod error;
+mod options;
+mod plan;
+mod session;
 mod upload;
 
 pub use emulator::*;
+pub use error::*;
+pub use options::*;
+pub use plan::*;
+pub use session::*;
 pub use upload::*;
 
 /// The runtime every native task runs on: one worker per core, at most four

@@ -8,7 +8,7 @@ import {
   UploadResult,
   FileErrorEvent,
 } from '../..'
-import { startEmulator, EmulatorState } from '../../emulator'
+import { startEmulator, EmulatorState, ServiceCredentials, OAuthClient } from '../../emulator'
 
 async function demo(): Promise<void> {
   const emulator = await startEmulator({ storage: 'digest', faults: { seed: 1, routes: { part: { status503: 0.1 } } } })
@@ -36,7 +36,20 @@ async function demo(): Promise<void> {
     .withUploadFiles([{ fileName: 'a.txt', fileSize: 3, blob: Buffer.from('abc') }]))
   const state: EmulatorState = emulator.state()
   void state.violations.length
+  // The emulator's IMS: minted credentials, token lifetime, revocation.
+  emulator.configure({ ims: { tokenLifetimeSeconds: 2 }, faults: { routes: { ims: { status503: 0.2 } } } })
+  const credentials: ServiceCredentials = emulator.createServiceCredentials({ privateKeyFormat: 'pkcs8', metascopes: ['ent_aem_cloud_api'] })
+  const client: OAuthClient = emulator.createOAuthClient({ scopes: 'openid,aem.assets.author' })
+  const revoked: number = emulator.revokeTokens(credentials.integration.technicalAccount.clientId) + emulator.revokeTokens()
+  void [client.clientSecret, revoked, state.ims.tokensIssued, emulator.registerCredentials(client)]
   await emulator.stop()
 }
 
 void demo
+
+// URL sources: fileSize optional, origin-only headers.
+export const fromUrl = new DirectBinaryUploadOptions().withUploadFiles([
+  { fileName: 'a.jpg', sourceUrl: 'https://cdn.example.com/a.jpg', sourceHeaders: { 'x-api-key': 'k' } },
+  { fileName: 'b.jpg', sourceUrl: new URL('https://cdn.example.com/b.jpg'), fileSize: 10 },
+  { fileName: 'c.jpg', fileSize: 3, blob: Buffer.from('abc'), sourceUrl: 'https://carried.along/c.jpg' },
+])

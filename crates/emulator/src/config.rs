@@ -38,7 +38,12 @@ pub struct Config {
     /// Refuse (400) a complete that lacks the affinity cookie of its initiate.
     pub require_affinity_cookie: bool,
     pub url_expiry_seconds: u64,
+    /// The emulated environment is `author-p<programId>-e<environmentId>`: it
+    /// names the repository id, the events source and minted client ids.
+    pub program_id: u64,
+    pub environment_id: u64,
     pub auth: AuthConfig,
+    pub ims: ImsConfig,
     pub faults: FaultConfig,
     /// How many requests `/_emulator/requests` keeps.
     pub request_log_limit: usize,
@@ -67,7 +72,10 @@ impl Default for Config {
             affinity_cookie: false,
             require_affinity_cookie: false,
             url_expiry_seconds: 3600,
+            program_id: 1,
+            environment_id: 1,
             auth: AuthConfig::default(),
+            ims: ImsConfig::default(),
             faults: FaultConfig::default(),
             request_log_limit: 10_000,
             secret: None,
@@ -113,7 +121,12 @@ impl Config {
                 obj.remove("preset");
             }
         }
-        Config::from_json(current)
+        let mut patched = Config::from_json(current)?;
+        // Credentials are never serialised (they hold secrets): carry them over.
+        if patch.pointer("/ims/credentials").is_none() {
+            patched.ims.credentials = self.ims.credentials.clone();
+        }
+        Ok(patched)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -128,6 +141,9 @@ impl Config {
         }
         if self.max_files_per_initiate < 1 {
             return Err("maxFilesPerInitiate must be at least 1".into());
+        }
+        if self.ims.token_lifetime_seconds < 1 {
+            return Err("ims.tokenLifetimeSeconds must be at least 1".into());
         }
         if ![404, 500].contains(&self.parent_missing_status) {
             return Err("parentMissingStatus must be 404 or 500".into());
@@ -258,7 +274,7 @@ impl<'de> Deserialize<'de> for DirectBinary {
     }
 }
 
-/// Part-size presets of the real backend generations (protocol.md §7).
+/// Part-size presets of the real backend generations (docs/protocol.md §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
@@ -320,13 +336,32 @@ impl Default for AuthConfig {
     }
 }
 
+/// The emulator's IMS (`/ims/exchange/jwt`, `/ims/token/v3`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ImsConfig {
+    /// Lifetime of the access tokens it issues.
+    pub token_lifetime_seconds: u64,
+    /// Credentials to register at start: Developer Console service
+    /// credentials (wrapper or bare `integration`) or OAuth clients
+    /// (`{clientId, clientSecret, scopes}`). Never serialised back: they hold secrets.
+    #[serde(skip_serializing)]
+    pub credentials: Vec<serde_json::Value>,
+}
+
+impl Default for ImsConfig {
+    fn default() -> Self {
+        ImsConfig { token_lifetime_seconds: 86_400, credentials: Vec::new() }
+    }
+}
+
 /// Seeded fault injection. A decision is a function of (seed, route, stable
 /// request key, attempt number), so reruns see the same faults.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct FaultConfig {
     pub seed: u64,
-    /// Per route (`initiate`, `part`, `complete`, `folder`, `createasset`), or
+    /// Per route (`initiate`, `part`, `complete`, `folder`, `createasset`, `ims`), or
     /// `*` for every route without its own entry.
     pub routes: BTreeMap<String, RouteFaults>,
     /// For this many ms after a folder is created, initiate and complete in it answer 404.
@@ -417,11 +452,18 @@ pub enum FaultRoute {
     Complete,
     Folder,
     CreateAsset,
+    Ims,
 }
 
 impl FaultRoute {
-    pub const ALL: [FaultRoute; 5] =
-        [FaultRoute::Initiate, FaultRoute::Part, FaultRoute::Complete, FaultRoute::Folder, FaultRoute::CreateAsset];
+    pub const ALL: [FaultRoute; 6] = [
+        FaultRoute::Initiate,
+        FaultRoute::Part,
+        FaultRoute::Complete,
+        FaultRoute::Folder,
+        FaultRoute::CreateAsset,
+        FaultRoute::Ims,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -430,6 +472,7 @@ impl FaultRoute {
             FaultRoute::Complete => "complete",
             FaultRoute::Folder => "folder",
             FaultRoute::CreateAsset => "createasset",
+            FaultRoute::Ims => "ims",
         }
     }
 }
@@ -478,5 +521,16 @@ mod tests {
         assert_eq!(patched.secret.as_deref(), Some("s"));
         let cleared = patched.patched(&json!({"faults": {"routes": null}})).unwrap();
         assert!(cleared.faults.routes.is_empty());
+    }
+
+    #[test]
+    fn credentials_are_kept_but_never_serialised() {
+        let creds = json!({"clientId": "c", "clientSecret": "s3cret"});
+        let config = Config::from_json(json!({"ims": {"credentials": [creds], "tokenLifetimeSeconds": 5}})).unwrap();
+        assert!(!serde_json::to_string(&config).unwrap().contains("s3cret"));
+        let patched = config.patched(&json!({"ims": {"tokenLifetimeSeconds": 2}})).unwrap();
+        assert_eq!(patched.ims.credentials.len(), 1);
+        assert_eq!(patched.ims.token_lifetime_seconds, 2);
+        assert!(Config::from_json(json!({"ims": {"tokenLifetimeSeconds": 0}})).is_err());
     }
 }

@@ -11,10 +11,11 @@ use crate::config::{Config, FaultRoute, Strictness};
 use crate::dam::Dam;
 use crate::faults::{self, AttemptCounter, Decision, Fault};
 use crate::http::{self, Response};
+use crate::ims::{self, Ims};
 use crate::signing::Signer;
 use crate::storage::Storage;
 
-/// The strict checks of protocol.md §11.
+/// The strict checks of docs/protocol.md §11.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ViolationKind {
@@ -133,6 +134,7 @@ pub struct Context {
     pub signer: Signer,
     pub storage: Arc<Storage>,
     pub attempts: AttemptCounter,
+    pub ims: Ims,
     /// Origins as clients reach them, e.g. `http://127.0.0.1:4502`.
     pub url: String,
     pub blob_url: String,
@@ -234,6 +236,8 @@ impl Context {
         state["violations"] = serde_json::to_value(&journal.violations).expect("serialisable");
         state["faults"] = serde_json::to_value(&journal.faults).expect("serialisable");
         state["storage"] = Value::String(self.storage.mode().name());
+        drop(journal);
+        state["ims"] = self.ims.state();
         state
     }
 
@@ -268,6 +272,29 @@ impl Context {
         self.after_change();
         *self.journal.lock().unwrap() = Journal::default();
         self.attempts.clear();
+        self.ims.reset_counters();
+    }
+
+    /// Registers a credentials document with IMS (see [`ims::credentials::parse`]).
+    pub fn register_credentials(&self, document: &Value) -> Result<String, String> {
+        Ok(self.ims.register(ims::credentials::parse(document)?))
+    }
+
+    /// Mints and registers service credentials whose `imsEndpoint` is this emulator.
+    pub fn create_service_credentials(&self, options: &Value) -> Result<Value, String> {
+        let options = parse_options(options)?;
+        let config = self.config();
+        let program = (config.program_id, config.environment_id);
+        let (document, client) = ims::credentials::service_credentials(options, &self.url, program)?;
+        self.ims.register(client);
+        Ok(document)
+    }
+
+    /// Mints and registers an OAuth server-to-server client.
+    pub fn create_oauth_client(&self, options: &Value) -> Result<Value, String> {
+        let (document, client) = ims::credentials::oauth_client(parse_options(options)?, &self.url)?;
+        self.ims.register(client);
+        Ok(document)
     }
 
     /// Applies a JSON merge patch to the configuration. Listener and storage
@@ -280,7 +307,22 @@ impl Context {
         }
         let mut config = self.config.write().unwrap();
         let patched = Arc::new(config.patched(patch)?);
+        if patch.pointer("/ims/credentials").is_some() {
+            // Checked before anything changes: a bad document leaves all as it was.
+            let clients = patched.ims.credentials.iter().map(ims::credentials::parse).collect::<Result<Vec<_>, _>>()?;
+            for client in clients {
+                self.ims.register(client);
+            }
+        }
         *config = Arc::clone(&patched);
         Ok(patched)
     }
+}
+
+/// Options given as JSON (`null` or absent: all defaults).
+fn parse_options<T: serde::de::DeserializeOwned + Default>(options: &Value) -> Result<T, String> {
+    if options.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(options.clone()).map_err(|e| format!("invalid options: {e}"))
 }

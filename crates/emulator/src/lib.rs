@@ -26,6 +26,8 @@ mod dam;
 pub mod faults;
 mod http;
 mod ids;
+pub mod ims;
+pub mod keys;
 mod routes;
 mod server;
 pub mod signing;
@@ -92,10 +94,15 @@ impl Emulator {
             signer: Signer::new(&secret),
             storage,
             attempts: AttemptCounter::default(),
+            ims: ims::Ims::default(),
             url,
             blob_url,
             dirty: std::sync::atomic::AtomicBool::new(false),
         });
+        let credentials = ctx.config().ims.credentials.clone();
+        for document in &credentials {
+            ctx.register_credentials(document).map_err(|e| Error::Config(format!("ims.credentials: {e}")))?;
+        }
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = vec![
             tokio::spawn(server::serve(aem, server::Origin::Aem, Arc::clone(&ctx), rx.clone())),
@@ -143,6 +150,32 @@ impl Emulator {
     /// Applies a JSON merge patch to the running configuration (faults, strictness, sizes …).
     pub fn configure(&self, patch: &Value) -> Result<Arc<Config>, Error> {
         self.ctx.patch_config(patch).map_err(Error::Config)
+    }
+
+    /// Mints service credentials (the AEM Developer Console's JSON: a fresh
+    /// RSA key pair, its certificate, client id and secret) registered with
+    /// this emulator's IMS, `imsEndpoint` pointing here. `options` may be
+    /// `null`; see [`ims::credentials::ServiceOptions`].
+    pub fn create_service_credentials(&self, options: &Value) -> Result<Value, Error> {
+        self.ctx.create_service_credentials(options).map_err(Error::Config)
+    }
+
+    /// Mints a registered OAuth server-to-server client
+    /// `{clientId, clientSecret, scopes, imsEndpoint}`.
+    pub fn create_oauth_client(&self, options: &Value) -> Result<Value, Error> {
+        self.ctx.create_oauth_client(options).map_err(Error::Config)
+    }
+
+    /// Registers credentials made earlier (either shape above, or the Adobe
+    /// I/O OAuth JSON); returns the client id.
+    pub fn register_credentials(&self, document: &Value) -> Result<String, Error> {
+        self.ctx.register_credentials(document).map_err(Error::Config)
+    }
+
+    /// Revokes the access tokens of one client (or every client): requests
+    /// carrying them get 401 from then on. Returns how many live tokens ended.
+    pub fn revoke_tokens(&self, client_id: Option<&str>) -> usize {
+        self.ctx.ims.revoke(client_id)
     }
 
     /// Stops accepting, drops open connections and waits for the listeners to close.

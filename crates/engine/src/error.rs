@@ -109,7 +109,7 @@ impl ErrorCode {
         })
     }
 
-    /// The code for a failed HTTP status (compat.md §9.3).
+    /// The code for a failed HTTP status (docs/compat.md §9.3).
     pub fn from_http_status(status: u16) -> ErrorCode {
         match status {
             400 => ErrorCode::InvalidOptions,

@@ -36,18 +36,23 @@ pub enum Event {
         transferred: u64,
         mime_type: Arc<str>,
     },
+    /// `retries`: attempts of the file's requests that failed and were
+    /// retried (an initiate's count goes to every file it carried).
     FileEnd {
         file: usize,
         mime_type: Arc<str>,
+        retries: u32,
     },
     FileError {
         file: usize,
         error: Error,
         mime_type: Option<Arc<str>>,
+        retries: u32,
     },
     FileCancelled {
         file: usize,
         mime_type: Option<Arc<str>>,
+        retries: u32,
     },
     /// The file's stream source is needed now: its producer should start
     /// pushing (see [`crate::source::StreamSource`]). Not a file event for users.

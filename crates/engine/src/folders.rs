@@ -1,20 +1,23 @@
-//! Folder creation through `/api/assets` (compat.md §5.4, protocol.md §5).
+//! Folder creation through `/api/assets` (`docs/compat.md §5.4`,
+//! `docs/protocol.md §5`), over the call's [`AemSession`].
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
 
-use crate::http::{self, Client, Request, RetryPolicy};
+use crate::http::{self, Request, RetryOn, RetryPolicy, Trace};
+use crate::session::AemSession;
+use crate::target::encode_component;
 use crate::{Error, ErrorCode, Result};
 
-/// How folder POSTs are sent (`httpOptions.headers`, `cloudClient`).
+/// How folder POSTs are retried (`httpOptions.cloudClient`).
 #[derive(Clone, Debug)]
 pub struct FolderOptions {
-    pub headers: Vec<(String, String)>,
     /// Total attempts (default 3).
     pub attempts: u32,
     /// Wait before retry n = `delay * multiplier^(n-1)` (default 1000 ms, ×2).
@@ -28,13 +31,22 @@ pub struct FolderOptions {
 impl Default for FolderOptions {
     fn default() -> Self {
         FolderOptions {
-            headers: Vec::new(),
             attempts: 3,
             delay: Duration::from_millis(1000),
             multiplier: 2,
             idle_timeout: Some(Duration::from_millis(60_000)),
             eventually_consistent: false,
         }
+    }
+}
+
+impl FolderOptions {
+    /// The cloud client's policy. It waits `delay × multiplier^(attempt−1)`:
+    /// the first retry waits `delay`.
+    pub fn policy(&self) -> RetryPolicy {
+        RetryPolicy::new(self.attempts, self.delay / self.multiplier.max(1), self.multiplier)
+            .with_idle_timeout(self.idle_timeout)
+            .with_retry_on(if self.eventually_consistent { RetryOn::TransientAndNotFound } else { RetryOn::Transient })
     }
 }
 
@@ -47,10 +59,20 @@ pub struct FolderCreated {
     pub retry_errors: Vec<Error>,
 }
 
+/// Collects a folder POST's retried errors as the result reports them.
+#[derive(Default)]
+struct Retries(Mutex<Vec<Error>>);
+
+impl Trace for Retries {
+    fn retried(&self, error: &Error) {
+        self.0.lock().unwrap().push(folder_error(error.clone()));
+    }
+}
+
 /// `POST <prefix>/api/assets/<path minus /content/dam>` for folder `path`
 /// (decoded, e.g. `/content/dam/a b`) titled `title`.
 pub async fn create_folder(
-    client: &Client,
+    session: &AemSession,
     options: &FolderOptions,
     url_prefix: &str,
     path: &str,
@@ -58,67 +80,26 @@ pub async fn create_folder(
     cancel: &CancellationToken,
 ) -> Result<FolderCreated> {
     let relative = path.strip_prefix("/content/dam").unwrap_or(path);
-    let encoded: String = relative
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("/{}", percent_encoding::utf8_percent_encode(s, SEGMENT)))
-        .collect();
-    let url = http::parse_url(&format!("{url_prefix}/api/assets{encoded}"))?;
+    let mut url = format!("{url_prefix}/api/assets");
+    for segment in relative.split('/').filter(|s| !s.is_empty()) {
+        url.push('/');
+        url.push_str(&encode_component(segment, FOLDER_SEGMENT));
+    }
+    let url = http::parse_url(&url)?;
     let body = Bytes::from(serde_json::json!({"class": "assetFolder", "properties": {"jcr:title": title}}).to_string());
-    let mut headers = http::header_map(&options.headers);
+    let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let send = Request {
-        method: Method::POST,
-        url: &url,
-        headers,
-        body: Box::new(move |_| Ok(reqwest::Body::from(body.clone()))),
-        cookies: None,
-    };
-    // The reference's cloud client waits 1000 ms × 2^(attempt−1): the first retry waits `delay`.
-    let policy = RetryPolicy {
-        attempts: options.attempts.max(1),
-        delay: options.delay / options.multiplier.max(1),
-        multiplier: options.multiplier,
-        retry_all_errors: false,
-        idle_timeout: options.idle_timeout,
-        cancel_grace: Duration::ZERO,
-        final_status: None,
-    };
+    let request = Request::with_bytes(Method::POST, &url, headers, body);
     let started = Instant::now();
-    let mut retry_errors = Vec::new();
-    let mut attempt = 1;
-    loop {
-        let outcome = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return Err(http::cancelled_error()),
-            outcome = client.attempt(&send, &policy) => outcome,
-        };
-        let failure = match outcome {
-            Ok(_) => return Ok(FolderCreated { created: true, elapsed: started.elapsed(), retry_errors }),
-            Err(f) if f.status == Some(StatusCode::CONFLICT) => {
-                return Ok(FolderCreated { created: false, elapsed: Duration::ZERO, retry_errors })
-            }
-            Err(f) => f,
-        };
-        let retryable = match failure.status {
-            Some(s) => {
-                s.is_server_error()
-                    || s == StatusCode::TOO_MANY_REQUESTS
-                    || (options.eventually_consistent && s == StatusCode::NOT_FOUND)
-            }
-            None => failure.error.code() != ErrorCode::UserCancelled,
-        };
-        if !retryable || attempt >= policy.attempts {
-            return Err(folder_error(failure));
+    let retries = Retries::default();
+    let outcome = session.send(request, &options.policy(), cancel, &retries).await;
+    let retry_errors = retries.0.into_inner().unwrap();
+    match outcome {
+        Ok(_) => Ok(FolderCreated { created: true, elapsed: started.elapsed(), retry_errors }),
+        Err(f) if f.status == Some(StatusCode::CONFLICT) => {
+            Ok(FolderCreated { created: false, elapsed: Duration::ZERO, retry_errors })
         }
-        retry_errors.push(folder_error_ref(&failure));
-        let wait = failure.retry_after.unwrap_or_else(|| policy.wait_before(attempt));
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return Err(http::cancelled_error()),
-            _ = tokio::time::sleep(wait) => {}
-        }
-        attempt += 1;
+        Err(f) => Err(folder_error(f.error)),
     }
 }
 
@@ -146,7 +127,7 @@ enum Slot {
 /// One call instead of one per folder: the caller (JS) is free to prepare
 /// the upload meanwhile, and no folder waits for it between requests.
 pub async fn create_folders(
-    client: &Client,
+    session: &AemSession,
     options: &FolderOptions,
     url_prefix: &str,
     folders: &[(String, String)],
@@ -188,7 +169,7 @@ pub async fn create_folders(
                 None | Some(Slot::Created) => {
                     let (path, title) = &folders[i];
                     running.push(
-                        async move { (i, create_folder(client, options, url_prefix, path, title, cancel).await) },
+                        async move { (i, create_folder(session, options, url_prefix, path, title, cancel).await) },
                     );
                     slots[i] = Slot::Sent;
                 }
@@ -204,19 +185,14 @@ pub async fn create_folders(
     }
 }
 
-const SEGMENT: &percent_encoding::AsciiSet =
+/// Characters kept as they are in a folder URL's segments.
+const FOLDER_SEGMENT: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'(').remove(b')');
 
-/// Folder POSTs map 413 and 429 to `EUNKNOWN` (compat.md §9.3).
-fn folder_error(failure: http::Failure) -> Error {
-    match failure.status {
-        Some(s) if s == StatusCode::PAYLOAD_TOO_LARGE || s == StatusCode::TOO_MANY_REQUESTS => {
-            Error::new(ErrorCode::Unknown, failure.error.message().to_string())
-        }
-        _ => failure.error,
+/// Folder POSTs map 413 and 429 to `EUNKNOWN` (`docs/compat.md §9.3`).
+fn folder_error(error: Error) -> Error {
+    match error.code() {
+        ErrorCode::TooLarge | ErrorCode::TooManyRequests => Error::new(ErrorCode::Unknown, error.message().to_string()),
+        _ => error,
     }
-}
-
-fn folder_error_ref(failure: &http::Failure) -> Error {
-    folder_error(http::Failure { error: failure.error.clone(), status: failure.status, retry_after: None })
 }

@@ -1,6 +1,10 @@
-//! One pooled keep-alive HTTP client, retries as compat.md §2.3 says, an idle
-//! timeout that fails an attempt when no byte moves either way, the per-call
-//! cookie store for the AEM origin, and errors that never carry a URL query.
+//! One pooled keep-alive HTTP client and the engine's one retry loop
+//! ([`Client::send`]: retries as `docs/compat.md §2.3` says, `Retry-After`,
+//! backoff, an idle timeout that fails an attempt when no byte moves either
+//! way, cancellation), the cookie store the AEM session replays, and errors
+//! that never carry a URL query. Every request goes through it: the AEM
+//! session ([`crate::session`]), presigned blob PUTs ([`crate::blob`]) and
+//! token endpoints.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -27,6 +31,9 @@ pub struct ClientOptions {
     pub ca_pem: Vec<Vec<u8>>,
     /// An HTTP(S) proxy URL (`agent.proxy`).
     pub proxy: Option<String>,
+    /// Redirects followed (0: none). AEM and presigned URLs do not redirect;
+    /// origins of URL sources may (docs/remote-sources.md §2).
+    pub max_redirects: usize,
 }
 
 /// The pooled client every request of a call goes through.
@@ -38,8 +45,12 @@ pub struct Client {
 impl Client {
     pub fn new(options: &ClientOptions) -> Result<Client> {
         let mut builder = reqwest::Client::builder()
-            // Presigned-URL redirects are not followed; AEM does not redirect these routes.
-            .redirect(reqwest::redirect::Policy::none())
+            // AEM and presigned URLs are never redirected; an origin may be, a
+            // bounded number of times (reqwest drops credentials across hosts).
+            .redirect(match options.max_redirects {
+                0 => reqwest::redirect::Policy::none(),
+                n => reqwest::redirect::Policy::limited(n),
+            })
             .pool_max_idle_per_host(64)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
@@ -64,7 +75,20 @@ impl Client {
     }
 }
 
-/// When and how often an operation is retried.
+/// Which failed answers a [`RetryPolicy`] retries, besides transport errors
+/// and idle timeouts (which are always retried).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryOn {
+    /// 5xx and 429.
+    Transient,
+    /// 5xx, 429 and 404 (folder POSTs under `eventuallyConsistentCreate`).
+    TransientAndNotFound,
+    /// Any non-2xx, 404 included (`eventuallyConsistentCreate` for transfers).
+    AnyStatus,
+}
+
+/// When and how often a request is retried. Build one with [`RetryPolicy::new`]
+/// and the `with_*` methods.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     /// Total attempts (1 + retryCount).
@@ -72,8 +96,8 @@ pub struct RetryPolicy {
     /// Wait before retry n is `delay * multiplier^n` plus 0–99 ms jitter.
     pub delay: Duration,
     pub multiplier: u32,
-    /// Retry any non-2xx, 404 included (`eventuallyConsistentCreate`).
-    pub retry_all_errors: bool,
+    /// Which failed answers are retried.
+    pub retry_on: RetryOn,
     /// Idle timeout of one attempt; `None`: none.
     pub idle_timeout: Option<Duration>,
     /// On cancellation, how long an attempt already on the wire may still
@@ -87,10 +111,53 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// `attempts` tries in all (at least one), retry n waiting
+    /// `delay * multiplier^n` plus jitter; transient failures only, no idle
+    /// timeout, no grace on cancellation.
+    pub fn new(attempts: u32, delay: Duration, multiplier: u32) -> RetryPolicy {
+        RetryPolicy {
+            attempts: attempts.max(1),
+            delay,
+            multiplier,
+            retry_on: RetryOn::Transient,
+            idle_timeout: None,
+            cancel_grace: Duration::ZERO,
+            final_status: None,
+        }
+    }
+
+    pub fn with_retry_on(self, retry_on: RetryOn) -> RetryPolicy {
+        RetryPolicy { retry_on, ..self }
+    }
+
+    pub fn with_idle_timeout(self, idle_timeout: Option<Duration>) -> RetryPolicy {
+        RetryPolicy { idle_timeout, ..self }
+    }
+
+    pub fn with_cancel_grace(self, cancel_grace: Duration) -> RetryPolicy {
+        RetryPolicy { cancel_grace, ..self }
+    }
+
+    pub fn with_final_status(self, status: StatusCode) -> RetryPolicy {
+        RetryPolicy { final_status: Some(status), ..self }
+    }
+
     pub fn wait_before(&self, retry: u32) -> Duration {
         let factor = (self.multiplier.max(1) as u64).saturating_pow(retry);
         let base = self.delay.saturating_mul(factor.min(u32::MAX as u64) as u32);
         base.saturating_add(Duration::from_millis(jitter_ms()))
+    }
+
+    fn retries(&self, failure: &Failure) -> bool {
+        match failure.status {
+            Some(status) if Some(status) == self.final_status => false,
+            Some(status) => match self.retry_on {
+                RetryOn::AnyStatus => true,
+                RetryOn::TransientAndNotFound if status == StatusCode::NOT_FOUND => true,
+                _ => status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
+            },
+            None => matches!(failure.error.code(), ErrorCode::TimedOut | ErrorCode::System(_) | ErrorCode::Unknown),
+        }
     }
 }
 
@@ -198,7 +265,67 @@ pub struct Request<'a> {
     pub headers: HeaderMap,
     /// Rebuilt for every attempt.
     pub body: BodyFactory<'a>,
+    /// Replayed and fed on every attempt. Only the AEM session sets it
+    /// (`docs/protocol.md §4`); blob and other origins never get cookies.
     pub cookies: Option<&'a CookieJar>,
+}
+
+impl<'a> Request<'a> {
+    /// A request whose body is built for each attempt by `body`.
+    pub fn new(method: Method, url: &'a Url, headers: HeaderMap, body: BodyFactory<'a>) -> Request<'a> {
+        Request { method, url, headers, body, cookies: None }
+    }
+
+    /// A request with a body held in memory (resent as is on a retry).
+    pub fn with_bytes(method: Method, url: &'a Url, headers: HeaderMap, body: Bytes) -> Request<'a> {
+        Request::new(method, url, headers, Box::new(move |_| Ok(reqwest::Body::from(body.clone()))))
+    }
+}
+
+/// Who hears about a request as it is sent: each retried attempt's error,
+/// and, when it logs, one line per request.
+pub trait Trace: Send + Sync {
+    /// An attempt failed with `error` and is retried.
+    fn retried(&self, error: &Error);
+
+    /// Whether [`Trace::logged`] wants lines (building them costs time on
+    /// thousands of requests).
+    fn logging(&self) -> bool {
+        false
+    }
+
+    /// One finished request: `METHOD <url without query> <status or code> <ms> ms`.
+    fn logged(&self, line: String) {
+        let _ = line;
+    }
+}
+
+impl Client {
+    /// [`Client::send`], telling `trace` about retries and, when it logs,
+    /// the outcome as one line that never shows a URL query.
+    pub async fn send_traced(
+        &self,
+        request: &Request<'_>,
+        policy: &RetryPolicy,
+        cancel: &CancellationToken,
+        trace: &dyn Trace,
+    ) -> std::result::Result<Answer, Failure> {
+        let started = Instant::now();
+        let result = self.send(request, policy, cancel, &mut |e| trace.retried(e)).await;
+        if trace.logging() {
+            let status = match &result {
+                Ok(a) => a.status.as_u16().to_string(),
+                Err(f) => f.status.map(|s| s.as_u16().to_string()).unwrap_or_else(|| f.error.code().to_string()),
+            };
+            trace.logged(format!(
+                "{} {} {status} {} ms",
+                request.method,
+                redact_url(request.url.as_str()),
+                started.elapsed().as_millis()
+            ));
+        }
+        result
+    }
 }
 
 /// A finished response: status, headers and the whole (small) body.
@@ -217,7 +344,7 @@ pub struct Failure {
 
 impl Client {
     /// One attempt: send, read the whole answer, fail on a non-2xx.
-    pub async fn attempt(&self, send: &Request<'_>, policy: &RetryPolicy) -> std::result::Result<Answer, Failure> {
+    async fn attempt(&self, send: &Request<'_>, policy: &RetryPolicy) -> std::result::Result<Answer, Failure> {
         let activity = Activity::default();
         let run = async {
             let mut headers = send.headers.clone();
@@ -268,36 +395,104 @@ impl Client {
         cancel: &CancellationToken,
         retried: &mut (dyn FnMut(&Error) + std::marker::Send),
     ) -> std::result::Result<Answer, Failure> {
-        let mut attempt = 1;
-        loop {
-            let in_flight = self.attempt(send, policy);
-            tokio::pin!(in_flight);
-            let outcome = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {
-                    return match tokio::time::timeout(policy.cancel_grace, &mut in_flight).await {
-                        Ok(Ok(answer)) => Ok(answer),
-                        _ => Err(cancelled_failure()),
-                    };
-                }
-                outcome = &mut in_flight => outcome,
-            };
-            let failure = match outcome {
-                Ok(answer) => return Ok(answer),
-                Err(failure) => failure,
-            };
-            if attempt >= policy.attempts || !is_retryable(&failure, policy) {
-                return Err(failure);
-            }
-            retried(&failure.error);
-            let wait = failure.retry_after.unwrap_or_else(|| policy.wait_before(attempt));
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => return Err(cancelled_failure()),
-                _ = tokio::time::sleep(wait) => {}
-            }
-            attempt += 1;
+        retry(policy, cancel, retried, || self.attempt(send, policy)).await
+    }
+
+    /// Like [`Client::send`], but stops at the answer's head: a success's
+    /// body is left to the caller, to stream (an origin's file). Retried as a
+    /// whole request until a head arrives; a non-2xx fails the attempt.
+    pub async fn open(
+        &self,
+        send: &Request<'_>,
+        policy: &RetryPolicy,
+        cancel: &CancellationToken,
+        retried: &mut (dyn FnMut(&Error) + std::marker::Send),
+    ) -> std::result::Result<reqwest::Response, Failure> {
+        retry(policy, cancel, retried, || self.attempt_head(send, policy)).await
+    }
+
+    /// One attempt of [`Client::open`].
+    async fn attempt_head(
+        &self,
+        send: &Request<'_>,
+        policy: &RetryPolicy,
+    ) -> std::result::Result<reqwest::Response, Failure> {
+        let activity = Activity::default();
+        let run = async {
+            let mut headers = send.headers.clone();
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+            let body = (send.body)(&activity)?;
+            self.inner
+                .request(send.method.clone(), send.url.clone())
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| transport_error(e, send.url.as_str()))
+        };
+        match idle_timeout(run, &activity, policy.idle_timeout).await {
+            Ok(response) if response.status().is_success() => Ok(response),
+            Ok(response) => Err(Failure {
+                error: Error::http_status(response.status().as_u16()),
+                status: Some(response.status()),
+                retry_after: retry_after(response.headers()),
+            }),
+            Err(error) => Err(Failure { error, status: None, retry_after: None }),
         }
+    }
+}
+
+impl From<Error> for Failure {
+    /// A failure before any answer (a request that could not be built).
+    fn from(error: Error) -> Failure {
+        Failure { error, status: None, retry_after: None }
+    }
+}
+
+/// The engine's one retry loop: runs `attempt` until it succeeds, fails for
+/// good, or `policy` runs out of attempts, waiting `Retry-After` or the
+/// policy's backoff in between. Each retried failure goes to `retried`.
+/// Cancellation ends a wait at once; an attempt on the wire may still finish
+/// within `policy.cancel_grace`.
+pub async fn retry<T, F, Fut>(
+    policy: &RetryPolicy,
+    cancel: &CancellationToken,
+    retried: &mut (dyn FnMut(&Error) + std::marker::Send),
+    mut attempt: F,
+) -> std::result::Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, Failure>>,
+{
+    let mut number = 1;
+    loop {
+        let in_flight = attempt();
+        tokio::pin!(in_flight);
+        let outcome = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                return match tokio::time::timeout(policy.cancel_grace, &mut in_flight).await {
+                    Ok(Ok(answer)) => Ok(answer),
+                    _ => Err(cancelled_failure()),
+                };
+            }
+            outcome = &mut in_flight => outcome,
+        };
+        let failure = match outcome {
+            Ok(answer) => return Ok(answer),
+            Err(failure) => failure,
+        };
+        if number >= policy.attempts || !policy.retries(&failure) {
+            return Err(failure);
+        }
+        retried(&failure.error);
+        let wait = failure.retry_after.unwrap_or_else(|| policy.wait_before(number));
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(cancelled_failure()),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        number += 1;
     }
 }
 
@@ -307,14 +502,6 @@ pub fn cancelled_error() -> Error {
 
 fn cancelled_failure() -> Failure {
     Failure { error: cancelled_error(), status: None, retry_after: None }
-}
-
-fn is_retryable(failure: &Failure, policy: &RetryPolicy) -> bool {
-    match failure.status {
-        Some(status) if Some(status) == policy.final_status => false,
-        Some(status) => policy.retry_all_errors || status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
-        None => matches!(failure.error.code(), ErrorCode::TimedOut | ErrorCode::System(_) | ErrorCode::Unknown),
-    }
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -386,15 +573,7 @@ mod tests {
 
     #[test]
     fn retry_waits_grow_exponentially() {
-        let policy = RetryPolicy {
-            attempts: 4,
-            delay: Duration::from_millis(5000),
-            multiplier: 2,
-            retry_all_errors: false,
-            idle_timeout: None,
-            cancel_grace: Duration::ZERO,
-            final_status: None,
-        };
+        let policy = RetryPolicy::new(4, Duration::from_millis(5000), 2);
         let w1 = policy.wait_before(1).as_millis();
         let w3 = policy.wait_before(3).as_millis();
         assert!((10_000..10_100).contains(&w1), "{w1}");

@@ -52,6 +52,8 @@ impl FileKey {
                     .map(|d| d.as_millis() as u64);
                 (Some(path.to_string_lossy().into_owned()), modified)
             }
+            // The origin URL without its query: a presigned URL's signature changes run to run.
+            Source::Url(remote) => (Some(remote.shown()), None),
             Source::Bytes(_) | Source::Stream(_) => (None, None),
         };
         FileKey { url: url.to_string(), size, source, modified_ms }

@@ -5,11 +5,15 @@
 //! creation and events, and AEM asset events (parsing, signatures, dedupe).
 //! The napi binding crate and the JS facade only adapt it.
 //!
-//! The main entry points: [`upload::Upload`] runs one call's transfer,
-//! [`folders::create_folder`] creates a folder, [`walk::walk`] and
-//! [`naming`] turn local trees into target paths.
+//! The main entry points: an [`session::AemSession`] (a pooled
+//! [`http::Client`], the user's headers and [`credentials::Credentials`])
+//! carries every AEM request of a call; [`upload::Upload`] runs one call's
+//! transfer over it and [`folders::create_folders`] creates folders;
+//! [`walk::walk`] and [`tree::TreePlan`] turn local trees into folders and
+//! [`target::Target`]s without sending anything.
 
 pub mod asset_events;
+pub mod blob;
 pub mod buffers;
 pub mod credentials;
 mod error;
@@ -21,8 +25,12 @@ pub mod naming;
 pub mod plan;
 mod protocol;
 pub mod redact;
+pub mod remote;
+pub mod session;
 pub mod source;
 mod stream;
+pub mod target;
+pub mod tree;
 pub mod upload;
 pub mod walk;
 

@@ -1,5 +1,5 @@
 //! Names: which local paths are skipped, how local names become AEM node
-//! names, and which target names AEM refuses (compat.md §5.2, §6, §7).
+//! names, and which target names AEM refuses (`docs/compat.md §5.2, §6, §7`).
 
 /// Characters replaced in every node name, whatever the processor returned.
 pub const MANDATORY_CHARS: &[char] = &['/', ':', '[', ']', '|', '*', '\\'];
@@ -84,7 +84,57 @@ pub fn clean_asset_name(name: &str, replace: &str) -> String {
     default_asset_node_name(name, replace, replace)
 }
 
-/// Whether a local path is skipped by the walk (compat.md §5.2).
+/// How one kind of local name becomes a node name's processed part.
+#[derive(Clone, Debug)]
+pub enum Processor {
+    /// The default processor, run with the replace value it reads.
+    Default { replace: String },
+    /// What a custom processor returned, by the local name it was given (a
+    /// directory's name, or a file name's part before the extension). A name
+    /// it was not asked about passes unchanged.
+    Given(std::collections::HashMap<String, String>),
+}
+
+/// The node names of a tree (`docs/compat.md §6`): each processor's output
+/// passes the mandatory step with `replace`; an asset keeps its extension.
+#[derive(Clone, Debug)]
+pub struct Naming {
+    pub folders: Processor,
+    pub assets: Processor,
+    /// The mandatory step's replace value.
+    pub replace: String,
+}
+
+impl Naming {
+    /// The default processors, both reading `replace`.
+    pub fn defaults(replace: &str) -> Naming {
+        let default = || Processor::Default { replace: replace.to_string() };
+        Naming { folders: default(), assets: default(), replace: replace.to_string() }
+    }
+
+    /// The node name of a local directory called `dir_name`.
+    pub fn folder(&self, dir_name: &str) -> String {
+        match &self.folders {
+            Processor::Default { replace } => default_folder_node_name(dir_name, replace, &self.replace),
+            Processor::Given(names) => mandatory(names.get(dir_name).map_or(dir_name, String::as_str), &self.replace),
+        }
+    }
+
+    /// The node name of a local file called `file_name`.
+    pub fn asset(&self, file_name: &str) -> String {
+        match &self.assets {
+            Processor::Default { replace } => default_asset_node_name(file_name, replace, &self.replace),
+            Processor::Given(names) => {
+                let (stem, ext) = split_extension(file_name);
+                let mut name = mandatory(names.get(stem).map_or(stem, String::as_str), &self.replace);
+                name.push_str(ext);
+                name
+            }
+        }
+    }
+}
+
+/// Whether a local path is skipped by the walk (docs/compat.md §5.2).
 pub fn is_skipped(path: &str) -> bool {
     let normalised = path.replace('\\', "/");
     let normalised = normalised.strip_suffix('/').unwrap_or(&normalised);

@@ -1,4 +1,4 @@
-//! Part planning (compat.md §10): the same parts as the reference.
+//! Part planning (docs/compat.md §10): the same parts as the reference.
 
 use crate::{Error, ErrorCode, Result};
 

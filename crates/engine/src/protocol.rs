@@ -1,4 +1,4 @@
-//! What AEM answers to initiate and complete (protocol.md §1, §3), checked
+//! What AEM answers to initiate and complete (docs/protocol.md §1, §3), checked
 //! before anything is acted on: a malformed answer fails the batch or the
 //! file with a clear message; it never panics, and never sends a part to a
 //! URL that is not absolute http(s).
@@ -41,14 +41,14 @@ pub(crate) fn parse_initiate_answer(body: &[u8], folder_url: &str, expected: usi
     parse_initiate(files, complete_uri, folder_url, expected).map(InitiateAnswer::Direct)
 }
 
-/// A complete answer must be JSON (compat.md §9.3); its content is not used.
+/// A complete answer must be JSON (docs/compat.md §9.3); its content is not used.
 pub(crate) fn check_complete_answer(body: &[u8]) -> Result<()> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map(drop)
         .map_err(|e| Error::new(ErrorCode::Unknown, format!("Complete answer is not JSON: {e}")))
 }
 
-/// Checks an initiate answer's `files` (protocol.md §1) and resolves `completeURI`.
+/// Checks an initiate answer's `files` (docs/protocol.md §1) and resolves `completeURI`.
 fn parse_initiate(files: &[Value], complete_uri: &str, folder_url: &str, expected: usize) -> Result<Vec<FileInit>> {
     let invalid = |what: String| Error::new(ErrorCode::Unknown, format!("Invalid initiateUpload answer: {what}"));
     if files.len() != expected {

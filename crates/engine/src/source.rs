@@ -11,6 +11,7 @@ use futures_util::stream;
 
 use crate::buffers::{BufferPool, PoolBuffer};
 use crate::http::Activity;
+use crate::remote::{Ranged, RemoteOpen, RemoteSource};
 pub use crate::stream::{StreamFeed, StreamSource};
 use crate::{Error, ErrorCode, Result};
 
@@ -67,26 +68,57 @@ pub enum Source {
     Bytes(Bytes),
     /// Pushed in order by a producer and read once, part by part.
     Stream(StreamSource),
+    /// Read from an http(s) origin (docs/remote-sources.md).
+    Url(RemoteSource),
 }
 
 /// The first source failure seen while a body streamed; it decides the
-/// file's error instead of the transport error it caused.
+/// file's error instead of the transport error it caused. A final one (a
+/// file that shrank, an origin's 404) stops every later attempt; a passing
+/// one (an origin's 503, a dropped connection) only explains the attempt it
+/// broke, and is forgotten when the next one starts.
 #[derive(Clone, Default)]
-pub struct SourceFault(Arc<Mutex<Option<Error>>>);
+pub struct SourceFault(Arc<Mutex<Faults>>);
+
+#[derive(Default)]
+struct Faults {
+    last: Option<Error>,
+    passing: Option<Error>,
+}
 
 impl SourceFault {
+    /// The final failure, if any.
     pub fn get(&self) -> Option<Error> {
-        self.0.lock().unwrap().clone()
+        self.0.lock().unwrap().last.clone()
     }
 
+    /// The failure that decides the file: the final one, else the passing
+    /// one of the last attempt.
     pub fn take(&self) -> Option<Error> {
-        self.0.lock().unwrap().take()
+        let mut faults = self.0.lock().unwrap();
+        faults.last.take().or_else(|| faults.passing.take())
     }
 
-    fn set(&self, error: Error) -> Error {
+    /// A new attempt starts: a passing failure no longer applies.
+    pub fn new_attempt(&self) {
+        self.0.lock().unwrap().passing = None;
+    }
+
+    pub(crate) fn set(&self, error: Error) -> Error {
         let copy = Error::new(error.code(), error.message().to_string());
-        self.0.lock().unwrap().get_or_insert(error);
+        self.0.lock().unwrap().last.get_or_insert(error);
         copy
+    }
+
+    pub(crate) fn set_passing(&self, error: Error) -> Error {
+        let copy = Error::new(error.code(), error.message().to_string());
+        self.0.lock().unwrap().passing = Some(error);
+        copy
+    }
+
+    pub fn is_set(&self) -> bool {
+        let faults = self.0.lock().unwrap();
+        faults.last.is_some() || faults.passing.is_some()
     }
 }
 
@@ -114,12 +146,35 @@ enum OpenInner {
     File(Arc<std::fs::File>),
     Bytes(Bytes),
     Stream(StreamSource),
+    /// An origin read by ranges (one that cannot is a `Stream`).
+    Ranges(Ranged),
 }
 
 impl OpenSource {
-    /// Opens a source and checks its length against the declared size.
+    /// Opens any source and checks its length against the declared size:
+    /// files and buffers at once, an origin after asking it (with `policy`'s
+    /// retries; `cancel` also stops the task that streams an origin without
+    /// ranges).
+    pub async fn open_async(
+        source: &Source,
+        name: &str,
+        declared: u64,
+        policy: &crate::http::RetryPolicy,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<OpenSource> {
+        let Source::Url(remote) = source else { return OpenSource::open(source, name, declared) };
+        let inner = match remote.open(name, declared, policy, cancel).await? {
+            RemoteOpen::Ranges(ranged) => OpenInner::Ranges(ranged),
+            RemoteOpen::Stream(stream) => OpenInner::Stream(stream),
+        };
+        Ok(OpenSource { inner, name: name.into(), declared, read_whole: Default::default() })
+    }
+
+    /// Opens a local source and checks its length against the declared size
+    /// (an origin needs [`OpenSource::open_async`]).
     pub fn open(source: &Source, name: &str, declared: u64) -> Result<OpenSource> {
         let inner = match source {
+            Source::Url(_) => return Err(Error::new(ErrorCode::Unknown, "an origin is opened with open_async")),
             Source::Bytes(bytes) => {
                 if bytes.len() as u64 != declared {
                     return Err(size_mismatch(name, declared, bytes.len() as u64));
@@ -165,6 +220,7 @@ impl OpenSource {
         match &self.inner {
             OpenInner::Bytes(bytes) => Ok(paced_body(bytes.slice(start as usize..end as usize), activity)),
             OpenInner::Stream(_) => Err(Error::new(ErrorCode::Unknown, "stream parts are read before they are sent")),
+            OpenInner::Ranges(ranged) => Ok(ranged.body(start, end, activity, fault)),
             OpenInner::File(file) if end - start <= INLINE_MAX => {
                 // A small part costs less to read here than the two thread
                 // hand-offs of a blocking-pool read: it comes from the page cache.
@@ -238,6 +294,7 @@ impl OpenSource {
         match &self.inner {
             OpenInner::Bytes(bytes) => Ok(bytes.slice(start as usize..end as usize)),
             OpenInner::Stream(stream) => stream.read(start, end, &self.name, self.declared).await,
+            OpenInner::Ranges(ranged) => ranged.read(start, end).await,
             OpenInner::File(file) => {
                 let file = Arc::clone(file);
                 let want = (end - start) as usize;
@@ -266,8 +323,60 @@ impl OpenSource {
                 Ok(())
             }
             OpenInner::Stream(stream) => stream.check_end(&self.name, self.declared).await,
-            OpenInner::Bytes(_) => Ok(()),
+            // Every range was checked against the version first seen (If-Range, ETag).
+            OpenInner::Bytes(_) | OpenInner::Ranges(_) => Ok(()),
         }
+    }
+}
+
+/// One part of an open source, ready to be sent and sent again on a retry:
+/// a stream's part is read whole first (bounded by the part size); a file's
+/// or a buffer's is read as each attempt sends it. This is where a new kind
+/// of source decides how its parts are read.
+pub struct Part<'a> {
+    source: &'a OpenSource,
+    start: u64,
+    end: u64,
+    preread: Option<Bytes>,
+    fault: SourceFault,
+    buffers: Arc<BufferPool>,
+}
+
+impl OpenSource {
+    /// Prepares bytes `[start, end)` as one part; large file parts will be
+    /// read into buffers of `buffers`.
+    pub async fn part(&self, start: u64, end: u64, buffers: &Arc<BufferPool>) -> Result<Part<'_>> {
+        let preread = if self.is_stream() { Some(self.read(start, end).await?) } else { None };
+        Ok(Part { source: self, start, end, preread, fault: SourceFault::default(), buffers: Arc::clone(buffers) })
+    }
+}
+
+impl Part<'_> {
+    /// The body of one attempt, touching `activity` as it is sent. Once the
+    /// source has failed (a file that shrank), every attempt fails with that.
+    pub fn body(&self, activity: &Activity) -> Result<reqwest::Body> {
+        self.fault.new_attempt();
+        if let Some(error) = self.fault.get() {
+            return Err(error);
+        }
+        match &self.preread {
+            Some(data) => Ok(paced_body(data.clone(), activity)),
+            None => self.source.body(self.start, self.end, activity, &self.fault, &self.buffers),
+        }
+    }
+
+    /// The source failure seen while a body was sent, if any: it is the
+    /// file's error, not the transport error it caused.
+    pub fn fault(&self) -> Option<Error> {
+        self.fault.take()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
     }
 }
 

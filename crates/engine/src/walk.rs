@@ -1,4 +1,4 @@
-//! The local walk of `FileSystemUpload` (compat.md §5.1, §5.3): breadth-first,
+//! The local walk of `FileSystemUpload` (docs/compat.md §5.1, §5.3): breadth-first,
 //! children in byte-wise name order, skip rules applied, limits checked as
 //! the reference checks them. Naming is left to the caller, which may run
 //! user-supplied processors.
@@ -63,6 +63,74 @@ impl WalkResult {
             .map(|w| if let Walked::Tree { directories, .. } = w { directories.len() + 1 } else { 0 })
             .sum()
     }
+}
+
+impl WalkResult {
+    /// Each file's path relative to what was walked, with `/` separators: a
+    /// lone file's name, or a tree file's path below its root. In walk order,
+    /// the order [`WalkResult::retain_files`] counts in.
+    pub fn relative_paths(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.file_count());
+        for walked in &self.walked {
+            match walked {
+                Walked::File(file) => out.push(file_name(&file.path)),
+                Walked::Tree { root, files, .. } => out.extend(files.iter().map(|file| {
+                    let relative = file.path.strip_prefix(root).unwrap_or(&file.path);
+                    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+                })),
+            }
+        }
+        out
+    }
+
+    /// The walk with only the files `keep(n)` accepts (n counting files in
+    /// walk order) and only the directories above a kept file: a folder a
+    /// filter leaves empty is not created. Tree roots stay.
+    pub fn retain_files(&self, mut keep: impl FnMut(usize) -> bool) -> WalkResult {
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            keep(n - 1)
+        };
+        let mut walked = Vec::with_capacity(self.walked.len());
+        for entry in &self.walked {
+            match entry {
+                Walked::File(file) => {
+                    if next() {
+                        walked.push(Walked::File(file.clone()));
+                    }
+                }
+                Walked::Tree { root, directories, files } => {
+                    let files: Vec<&WalkedFile> = files.iter().filter(|_| next()).collect();
+                    let mut needed = vec![false; directories.len()];
+                    for file in &files {
+                        let mut at = file.parent;
+                        while let Some(d) = at.filter(|d| !needed[*d]) {
+                            needed[d] = true;
+                            at = directories[d].parent;
+                        }
+                    }
+                    // Parents come before their children: one pass renumbers them.
+                    let mut index = vec![None; directories.len()];
+                    let mut kept_dirs = Vec::new();
+                    for (i, dir) in directories.iter().enumerate().filter(|(i, _)| needed[*i]) {
+                        index[i] = Some(kept_dirs.len());
+                        kept_dirs.push(WalkedDir { path: dir.path.clone(), parent: dir.parent.and_then(|p| index[p]) });
+                    }
+                    let files = files
+                        .into_iter()
+                        .map(|f| WalkedFile { parent: f.parent.and_then(|p| index[p]), ..f.clone() })
+                        .collect();
+                    walked.push(Walked::Tree { root: root.clone(), directories: kept_dirs, files });
+                }
+            }
+        }
+        WalkResult { walked, warnings: self.warnings.clone() }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Walks `paths` in order. `max` is `getMaxUploadFiles()`.
@@ -211,6 +279,34 @@ fn os_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retain_files_keeps_only_the_folders_above_kept_files() {
+        let temp = tempfile::tempdir().unwrap();
+        // Not the temp dir itself: its name starts with a dot, which the walk skips.
+        let dir = &temp.path().join("root");
+        for rel in ["a/x.txt", "a/b/y.txt", "c/z.txt", "d/e/w.txt"] {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "1").unwrap();
+        }
+        let walked = walk(&[dir.to_path_buf()], true, 100).unwrap();
+        let paths = walked.relative_paths();
+        let kept = walked.retain_files(|n| paths[n].ends_with("y.txt") || paths[n].ends_with("z.txt"));
+        let mut kept_paths = kept.relative_paths();
+        kept_paths.sort();
+        assert_eq!(kept_paths, ["a/b/y.txt", "c/z.txt"]);
+        let Walked::Tree { directories, files, .. } = &kept.walked[0] else { panic!("a tree") };
+        let names: Vec<_> = directories.iter().map(|d| d.path.strip_prefix(dir).unwrap().to_path_buf()).collect();
+        assert_eq!(names.len(), 3, "a, a/b and c: d and d/e hold no kept file ({names:?})");
+        for file in files {
+            let parent = &directories[file.parent.unwrap()];
+            assert_eq!(file.path.parent().unwrap(), parent.path);
+        }
+        for d in directories.iter().filter_map(|d| d.parent) {
+            assert!(d < directories.len());
+        }
+    }
+
     use super::*;
 
     fn tree() -> tempfile::TempDir {

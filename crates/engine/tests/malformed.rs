@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use aem_upload_engine::events::Event;
 use aem_upload_engine::http::{Client, ClientOptions};
+use aem_upload_engine::session::AemSession;
 use aem_upload_engine::source::Source;
 use aem_upload_engine::upload::{Cancel, Upload, UploadFile, UploadOptions};
 use bytes::Bytes;
@@ -83,7 +84,7 @@ async fn upload_one(origin: &str) -> String {
     let sink = Arc::clone(&terminal);
     let options = UploadOptions { retry_count: 0, ..UploadOptions::default() };
     let upload = Upload::new(
-        Client::new(&ClientOptions::default()).unwrap(),
+        Arc::new(AemSession::new(Client::new(&ClientOptions::default()).unwrap(), &[])),
         vec![file],
         options,
         Arc::new(move |e: Event| match e {

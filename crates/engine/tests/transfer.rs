@@ -8,6 +8,7 @@ use aem_emulator::{Config, Emulator};
 use aem_upload_engine::events::Event;
 use aem_upload_engine::folders::{create_folder, create_folders, FolderOptions};
 use aem_upload_engine::http::{Client, ClientOptions};
+use aem_upload_engine::session::AemSession;
 use aem_upload_engine::source::Source;
 use aem_upload_engine::upload::{Cancel, Upload, UploadFile, UploadOptions};
 use bytes::Bytes;
@@ -20,11 +21,12 @@ async fn emulator(config: Value) -> Emulator {
 }
 
 fn options() -> UploadOptions {
-    UploadOptions {
-        headers: vec![("Authorization".into(), AUTH.into())],
-        retry_delay: Duration::from_millis(5),
-        ..UploadOptions::default()
-    }
+    UploadOptions { retry_delay: Duration::from_millis(5), ..UploadOptions::default() }
+}
+
+/// A session that authorises as the emulator's admin.
+fn session() -> AemSession {
+    AemSession::new(Client::new(&ClientOptions::default()).unwrap(), &[("Authorization".into(), AUTH.into())])
 }
 
 fn bytes(n: usize, seed: u8) -> Bytes {
@@ -41,7 +43,7 @@ async fn run(files: Vec<UploadFile>, options: UploadOptions, cancel: Option<Canc
     let sink = Arc::clone(&events);
     let cancel = cancel.unwrap_or_else(|| Cancel::new(files.len()));
     let upload = Upload::new(
-        Client::new(&ClientOptions::default()).unwrap(),
+        Arc::new(session()),
         files,
         options,
         Arc::new(move |e: Event| {
@@ -219,8 +221,8 @@ async fn cancelling_sends_nothing_more_and_completes_nothing() {
 #[tokio::test]
 async fn folders_are_created_or_found_existing() {
     let emu = emulator(json!({})).await;
-    let client = Client::new(&ClientOptions::default()).unwrap();
-    let opts = FolderOptions { headers: vec![("Authorization".into(), AUTH.into())], ..FolderOptions::default() };
+    let client = session();
+    let opts = FolderOptions::default();
     let cancel = tokio_util::sync::CancellationToken::new();
     let created =
         create_folder(&client, &opts, emu.url(), "/content/dam/My Folder", "My Folder", &cancel).await.unwrap();
@@ -237,12 +239,8 @@ async fn folders_are_created_or_found_existing() {
 #[tokio::test]
 async fn a_folder_list_is_created_parents_first_and_ends_at_its_first_failure() {
     let emu = emulator(json!({})).await;
-    let client = Client::new(&ClientOptions::default()).unwrap();
-    let opts = FolderOptions {
-        headers: vec![("Authorization".into(), AUTH.into())],
-        delay: Duration::from_millis(1),
-        ..FolderOptions::default()
-    };
+    let client = session();
+    let opts = FolderOptions { delay: Duration::from_millis(1), ..FolderOptions::default() };
     let cancel = tokio_util::sync::CancellationToken::new();
     create_folder(&client, &opts, emu.url(), "/content/dam/d", "d", &cancel).await.unwrap();
     let list = |paths: &[&str]| -> Vec<(String, String)> {

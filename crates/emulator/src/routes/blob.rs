@@ -1,4 +1,4 @@
-//! Part PUTs to presigned URLs on the blob origin (protocol.md §2, §7): Azure
+//! Part PUTs to presigned URLs on the blob origin (docs/protocol.md §2, §7): Azure
 //! "Put Block" semantics, streamed into the upload's part store.
 
 use std::sync::Arc;

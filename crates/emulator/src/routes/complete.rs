@@ -1,4 +1,4 @@
-//! `POST <folder>.completeUpload.json` (protocol.md §3): checks the parts,
+//! `POST <folder>.completeUpload.json` (docs/protocol.md §3): checks the parts,
 //! assembles them by index and creates (or versions) the asset.
 
 use std::sync::Arc;
@@ -142,7 +142,7 @@ fn answer(ctx: &Arc<Context>, req: &Request, folder: &str, fields: Vec<(String, 
     http::json(200, &answer).into()
 }
 
-/// The strict checks on the parts received (protocol.md §11).
+/// The strict checks on the parts received (docs/protocol.md §11).
 fn part_problems(upload: &PendingUpload, file_size: Option<&str>) -> Vec<(ViolationKind, String)> {
     let mut problems = Vec::new();
     let sizes = upload.parts.sizes();

@@ -1,4 +1,4 @@
-//! `POST <parent>.createasset.html` (protocol.md §6): the servlet clients fall
+//! `POST <parent>.createasset.html` (docs/protocol.md §6): the servlet clients fall
 //! back to without direct binary access. Multipart, optionally chunked; the
 //! file part is streamed into a part store like direct-binary parts.
 

@@ -1,4 +1,4 @@
-//! The Assets HTTP API's folder routes, `/api/assets/{path}` (protocol.md §5).
+//! The Assets HTTP API's folder routes, `/api/assets/{path}` (docs/protocol.md §5).
 
 use std::sync::Arc;
 use std::time::Instant;

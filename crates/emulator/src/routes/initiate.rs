@@ -1,4 +1,4 @@
-//! `POST <folder>.initiateUpload.json` (protocol.md §1).
+//! `POST <folder>.initiateUpload.json` (docs/protocol.md §1).
 
 use std::sync::Arc;
 

@@ -1,8 +1,8 @@
 //! One module per route family. `dispatch_aem` and `dispatch_blob` pick the
 //! route; each route reads its request, draws its faults and answers.
 //!
-//! New route families (Author API, IMS, webhooks) plug in here as modules with
-//! a `matches` test and a `handle` function.
+//! Route families plug in here as modules with a `matches` test (or a
+//! selector) and a `handle` function.
 
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ mod complete;
 mod control;
 mod create_asset;
 mod folders;
+mod ims;
 mod initiate;
 
 /// Route names as the request log and counters show them.
@@ -30,6 +31,7 @@ pub mod names {
     pub const FOLDER: &str = "folder";
     pub const CREATE_ASSET: &str = "createasset";
     pub const CONTROL: &str = "control";
+    pub const IMS: &str = "ims";
     pub const BINARY: &str = "binary";
     pub const UNKNOWN: &str = "unknown";
 }
@@ -38,6 +40,8 @@ pub mod names {
 pub fn route_of(method: &Method, path: &str) -> &'static str {
     if path.starts_with("/_emulator/") {
         names::CONTROL
+    } else if ims::matches(path) {
+        names::IMS
     } else if path == "/api/assets" || path.starts_with("/api/assets/") || path.starts_with("/api/assets.") {
         names::FOLDER
     } else if *method == Method::POST && path.ends_with(initiate::SELECTOR) {
@@ -57,6 +61,7 @@ pub async fn dispatch_aem(ctx: &Arc<Context>, route: &'static str, req: Request)
     match route {
         names::CONTROL => control::handle(ctx, req).await,
         names::FOLDER => folders::handle(ctx, req).await,
+        names::IMS => ims::handle(ctx, req).await,
         names::INITIATE => initiate::handle(ctx, req).await,
         names::COMPLETE => complete::handle(ctx, req).await,
         names::CREATE_ASSET => create_asset::handle(ctx, req).await,
@@ -72,7 +77,7 @@ pub async fn dispatch_blob(ctx: &Arc<Context>, req: Request) -> Outcome {
 /// Refuses a request without valid credentials.
 pub fn require_auth(ctx: &Context, req_headers: &hyper::HeaderMap) -> Result<(), Response> {
     let config = ctx.config();
-    auth::authenticate(&config.auth, req_headers).map_err(|denied| auth::challenge(&config.auth, denied))
+    auth::authenticate(&config.auth, &ctx.ims, req_headers).map_err(|denied| auth::challenge(&config.auth, denied))
 }
 
 /// Applies the parts of a fault decision that come before the route's own
@@ -146,7 +151,7 @@ pub fn path_before(path: &str, selector: &str) -> Option<String> {
     http::decode_path(path.strip_suffix(selector)?)
 }
 
-/// Characters a client must not send in an asset name (compat.md §7), and `/`.
+/// Characters a client must not send in an asset name (docs/compat.md §7), and `/`.
 pub fn has_forbidden_char(name: &str) -> bool {
     name.chars().any(|c| matches!(c, '/' | '[' | ']' | '{' | '}' | '&' | ':' | '\\' | '?' | '#' | '|' | '*' | '%'))
 }
@@ -167,6 +172,8 @@ mod tests {
         assert_eq!(route_of(&Method::POST, "/api/assets/a"), names::FOLDER);
         assert_eq!(route_of(&Method::GET, "/api/assets.json"), names::FOLDER);
         assert_eq!(route_of(&Method::GET, "/_emulator/state"), names::CONTROL);
+        assert_eq!(route_of(&Method::POST, "/ims/exchange/jwt"), names::IMS);
+        assert_eq!(route_of(&Method::POST, "/ims/token/v3"), names::IMS);
         assert_eq!(route_of(&Method::GET, "/content/dam/a.jpg"), names::BINARY);
         assert_eq!(route_of(&Method::PUT, "/content/dam/a.jpg"), names::UNKNOWN);
     }
