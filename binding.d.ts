@@ -38,6 +38,32 @@ export declare class NativeEmulator {
   stop(): Promise<void>
 }
 
+/** Which events were already handled, bounded at `max`. */
+export declare class NativeEventDeduper {
+  constructor(max: number, ttlMs: number)
+  /** Whether the event was seen within the TTL; if not, it is remembered now. */
+  seen(eventId?: string | undefined | null, source?: string | undefined | null, id?: string | undefined | null): boolean
+  /** Forgets the event, so its redelivery is handled again. */
+  forget(eventId?: string | undefined | null, source?: string | undefined | null, id?: string | undefined | null): boolean
+  /** Events remembered now. */
+  get size(): number
+}
+
+/**
+ * Verifies deliveries, caching the keys it fetched: from `keyBaseUrl`
+ * (default Adobe's key host) or through `fetchKey`.
+ */
+export declare class NativeEventVerifier {
+  constructor(keyBaseUrl?: string | undefined | null, fetchKey?: ((path: string) => Promise<string>) | undefined | null, keyTtlMs?: number | undefined | null, timeoutMs?: number | undefined | null)
+  /** Resolves `null` when the delivery verifies, else the refusal. */
+  verify(body: Buffer, headers: Record<string, string>, clientId?: string | undefined | null): Promise<NativeEventError | null>
+  /**
+   * One webhook delivery, verified and parsed: JSON
+   * `{status, events?, invalid?, error?}` (`status` before the user's handler ran).
+   */
+  receive(body: Buffer, headers: Record<string, string>, clientId?: string | undefined | null): Promise<string>
+}
+
 /** A planned tree upload. */
 export declare class NativePlan {
   /** `{directories: [{path, title}], files: [[filePath, fileSize, fileUrl], …]}`. */
@@ -159,6 +185,13 @@ export interface NativeError {
   detail: string
 }
 
+/** An `EventError` as data. */
+export interface NativeEventError {
+  code: string
+  reason: string
+  message: string
+}
+
 /**
  * Folder POST options: `httpOptions.cloudClient` (`retry.count`,
  * `retry.delay`, `retry.delayMultiple`, `timeout`).
@@ -231,6 +264,9 @@ export interface NativeSessionOptions {
   ca?: Array<string>
 }
 
+/** Parses a body: `{"event": …}` (an object, or an array for a batch) or `{"error": …}`. */
+export declare function parseAssetEventJson(body: Buffer): string
+
 /**
  * Resolves file URLs (a JSON array of strings) as `new URL` would, each
  * folder once.
@@ -248,3 +284,6 @@ export declare function startUpload(files: string, buffers: Array<Buffer>, optio
 
 /** Walks local paths (`docs/compat.md §5`) off the JS thread. */
 export declare function walkTree(paths: Array<string>, deep: boolean, max: number): Promise<NativeWalk>
+
+/** The handshake value to echo, if the request is one. */
+export declare function webhookChallenge(queryChallenge: string | undefined | null, body: Buffer): string | null

@@ -4,6 +4,7 @@
 
 #![deny(clippy::all)]
 
+mod asset_events;
 mod emulator;
 mod error;
 mod options;
@@ -11,6 +12,7 @@ mod plan;
 mod session;
 mod upload;
 
+pub use asset_events::*;
 pub use emulator::*;
 pub use error::*;
 pub use options::*;

@@ -178,6 +178,12 @@ async fn signed_deliveries_verify_through_a_real_key_server() {
         let reception = webhook::receive(&verifier, &body, pairs(&headers), client).await;
         assert_eq!(reception.status(), 401);
     }
+    // Signed but not JSON: no recipient to check, so a 400 (no event), not a 401.
+    let garbage = b"not json".to_vec();
+    let headers = delivery(&sign(&one, &garbage), &sign(&two, &garbage));
+    assert_eq!(webhook::receive(&verifier, &garbage, pairs(&headers), Some("my-client")).await.status(), 400);
+    let headers = delivery(&sign(&stranger, &garbage), &sign(&stranger, &garbage));
+    assert_eq!(webhook::receive(&verifier, &garbage, pairs(&headers), Some("my-client")).await.status(), 401);
     // Two keys, each fetched once and then cached.
     assert_eq!(server.requests(), 2);
 }

@@ -148,23 +148,9 @@ impl KeySource for HttpKeySource {
             let url = self.key_url(path).map_err(KeyFetchError::NotFound)?;
             let mut headers = HeaderMap::new();
             headers.insert(ACCEPT, HeaderValue::from_static("application/x-pem-file, text/plain, */*"));
-            let request = http::Request {
-                method: Method::GET,
-                url: &url,
-                headers,
-                body: Box::new(|_| Ok(reqwest::Body::from(bytes::Bytes::new()))),
-                cookies: None,
-            };
+            let request = http::Request::with_bytes(Method::GET, &url, headers, bytes::Bytes::new());
             // One retry for a 5xx or a dropped connection; 4xx answers are final.
-            let policy = RetryPolicy {
-                attempts: 2,
-                delay: Duration::from_millis(200),
-                multiplier: 1,
-                retry_all_errors: false,
-                idle_timeout: Some(self.timeout),
-                cancel_grace: Duration::ZERO,
-                final_status: None,
-            };
+            let policy = RetryPolicy::new(2, Duration::from_millis(200), 1).with_idle_timeout(Some(self.timeout));
             let never = CancellationToken::new();
             let mut ignore_retries = |_: &crate::Error| {};
             let send = self.client.send(&request, &policy, &never, &mut ignore_retries);

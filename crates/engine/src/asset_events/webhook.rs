@@ -77,7 +77,14 @@ pub async fn receive<'a>(
     client_id: Option<&str>,
 ) -> Reception {
     let signature = SignatureHeaders::from_pairs(headers.clone());
+    // A body that is not JSON has no recipient to check: its signature
+    // decides between 401 (not from I/O Events) and 400 (signed, but no event).
+    let json = super::parse::parse_json(body);
+    let client_id = client_id.filter(|_| json.is_ok());
     if let Err(err) = verifier.verify(body, &signature, client_id).await {
+        return Reception::Refused(err);
+    }
+    if let Err(err) = json {
         return Reception::Refused(err);
     }
     let results = match parse_each(body) {
