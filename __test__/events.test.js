@@ -473,3 +473,15 @@ describe('createWebhookHandler', () => {
     expect(() => createWebhookHandler({ onEvent() {}, clientId: 7 })).toThrow(expect.objectContaining({ code: 'EINVALIDOPTIONS' }));
   });
 });
+
+test('the README example (examples/asset-events-receiver.js --demo) prints each delivered event once', () => {
+  const { execFileSync } = require('child_process');
+  const path = require('path');
+  const out = execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'asset-events-receiver.js'), '--demo'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = out.trim().split('\n').map((line) => JSON.parse(line));
+  expect(lines.map((l) => l.type)).toEqual(['aem.assets.asset.processing_completed', 'aem.assets.asset.metadata_updated']);
+  expect(lines[0]).toMatchObject({ path: '/content/dam/demo/hero.jpg', state: 'processed' });
+});
