@@ -13,7 +13,7 @@ use base64::Engine as _;
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::signature::{SignatureEncoding, Signer};
-use rsa::RsaPrivateKey;
+use rsa::PrivateKey;
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -81,7 +81,7 @@ impl KeyServer {
         KeyServer { url, keys, mode, requests }
     }
 
-    fn serve(&self, path: &str, key: &RsaPrivateKey) {
+    fn serve(&self, path: &str, key: &PrivateKey) {
         let pem = key.to_public_key().to_public_key_pem(LineEnding::LF).unwrap();
         self.keys.lock().unwrap().push((path.to_string(), pem));
     }
@@ -91,11 +91,11 @@ impl KeyServer {
     }
 }
 
-fn new_key() -> RsaPrivateKey {
-    RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap()
+fn new_key() -> PrivateKey {
+    PrivateKey::new(&mut getrandom::SysRng, 2048).unwrap()
 }
 
-fn sign(key: &RsaPrivateKey, body: &[u8]) -> String {
+fn sign(key: &PrivateKey, body: &[u8]) -> String {
     let signature = SigningKey::<Sha256>::new(key.clone()).sign(body);
     base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())
 }

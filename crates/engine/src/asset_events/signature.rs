@@ -29,7 +29,7 @@ use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier as _;
 use rsa::traits::PublicKeyParts;
-use rsa::RsaPublicKey;
+use rsa::PublicKey as RsaPublicKey;
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
