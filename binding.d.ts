@@ -57,11 +57,6 @@ export declare class NativeEventVerifier {
   constructor(keyBaseUrl?: string | undefined | null, fetchKey?: ((path: string) => Promise<string>) | undefined | null, keyTtlMs?: number | undefined | null, timeoutMs?: number | undefined | null)
   /** Resolves `null` when the delivery verifies, else the refusal. */
   verify(body: Buffer, headers: Record<string, string>, clientId?: string | undefined | null): Promise<NativeEventError | null>
-  /**
-   * One webhook delivery, verified and parsed: JSON
-   * `{status, events?, invalid?, error?}` (`status` before the user's handler ran).
-   */
-  receive(body: Buffer, headers: Record<string, string>, clientId?: string | undefined | null): Promise<string>
 }
 
 /** A planned tree upload. */
@@ -159,6 +154,25 @@ export declare class NativeWalk {
    * and the folders above them.
    */
   retain(keep: Array<boolean>): NativeWalk
+}
+
+/**
+ * One webhook's receiving side over the engine's [`Receiver`]: verifies,
+ * parses, and leaves out events already handled.
+ */
+export declare class NativeWebhookReceiver {
+  constructor(verifier: NativeEventVerifier, clientId?: string | undefined | null, deduper?: NativeEventDeduper | undefined | null)
+  /**
+   * One delivery: JSON `{status, challenge?, error?, events?, duplicates?,
+   * invalid?}`, `events` the new ones (each with its `key` for `failed`),
+   * `status` the answer if the handler succeeds for all of them.
+   */
+  receive(body: Buffer, headers: Record<string, string>): Promise<string>
+  /**
+   * The handler failed for the events with these keys: forgotten, so the
+   * retry is handled. Returns the status to answer (`settled_status`).
+   */
+  settle(failedKeys: Array<string>, invalid: number): number
 }
 
 /** The default asset processor, for the part before the extension. */

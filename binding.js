@@ -843,6 +843,7 @@ module.exports.NativeSession = nativeBinding.NativeSession
 module.exports.NativeTargets = nativeBinding.NativeTargets
 module.exports.NativeUpload = nativeBinding.NativeUpload
 module.exports.NativeWalk = nativeBinding.NativeWalk
+module.exports.NativeWebhookReceiver = nativeBinding.NativeWebhookReceiver
 module.exports.defaultAssetName = nativeBinding.defaultAssetName
 module.exports.defaultFolderName = nativeBinding.defaultFolderName
 module.exports.folderChain = nativeBinding.folderChain

@@ -14,6 +14,8 @@ const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_SHARED_VERIFIERS = 16;
 const sharedVerifiers = new Map();
 const EMPTY = Buffer.alloc(0);
+/** Each EventDeduper's native deduper, so that webhook handlers can share it. */
+const nativeDedupers = new WeakMap();
 
 /**
  * A refused event or delivery. `code`: `EINVALIDEVENT` (not an AEM asset
@@ -185,6 +187,7 @@ class EventDeduper {
     this.max = max;
     this.ttlMs = ttlMs;
     this.#native = new native.NativeEventDeduper(max, ttlMs);
+    nativeDedupers.set(this, this.#native);
   }
 
   #call(method, event) {
@@ -303,6 +306,8 @@ function createWebhookHandler(options) {
   else if (dedupe === true) deduper = new EventDeduper();
   else if (dedupe && typeof dedupe === 'object') deduper = new EventDeduper(dedupe);
   else if (dedupe !== false) throw optionsError('dedupe must be true, false, an EventDeduper or {max, ttlMs}');
+  // Verifies, parses and leaves out events already handled (in the engine).
+  const receiver = new native.NativeWebhookReceiver(verifier, client, deduper ? nativeDedupers.get(deduper) : undefined);
 
   const report = (err, context) => {
     try {
@@ -328,41 +333,37 @@ function createWebhookHandler(options) {
     const challenge = native.webhookChallenge(query === null ? undefined : query, body);
     if (challenge) return send(res, 200, { challenge });
 
-    const reception = JSON.parse(await verifier.receive(body, normalizeHeaders(req.headers), client));
+    const reception = JSON.parse(await receiver.receive(body, normalizeHeaders(req.headers)));
     if (reception.error) {
       report(EventError.fromNative(reception.error), { stage: 'delivery refused', status: reception.status });
       return send(res, reception.status, { error: reception.error });
     }
-    let delivered = 0;
-    let duplicates = 0;
-    let failed = 0;
-    for (const event of reception.events) {
-      if (deduper && deduper.seen(event)) {
-        duplicates += 1;
-        continue;
-      }
+    const { events, keys, duplicates, invalid } = reception;
+    const failedKeys = [];
+    for (let i = 0; i < events.length; i += 1) {
       try {
-        await onEvent(event);
-        delivered += 1;
+        await onEvent(events[i]);
       } catch (err) {
-        failed += 1;
-        // Not remembered: I/O Events retries after the 500, and the retry must be handled.
-        if (deduper) deduper.forget(event);
-        report(err, { stage: 'onEvent failed', event });
+        failedKeys.push(keys[i]);
+        report(err, { stage: 'onEvent failed', event: events[i] });
       }
     }
-    if (failed > 0) {
-      return send(res, 500, {
-        error: { code: 'EHANDLER', message: `onEvent failed for ${failed} of ${reception.events.length} events` },
+    // 500 when onEvent failed (the failed events are forgotten, so I/O Events'
+    // retry reaches onEvent), 400 when some event is invalid, else 200.
+    const status = receiver.settle(failedKeys, invalid.length);
+    const delivered = events.length - failedKeys.length;
+    if (failedKeys.length > 0) {
+      return send(res, status, {
+        error: { code: 'EHANDLER', message: `onEvent failed for ${failedKeys.length} of ${events.length} events` },
         delivered,
         duplicates,
       });
     }
-    if (reception.invalid.length > 0) {
-      report(EventError.fromNative(reception.invalid[0]), { stage: 'invalid event', status: 400 });
-      return send(res, 400, { error: reception.invalid[0], invalid: reception.invalid, delivered, duplicates });
+    if (invalid.length > 0) {
+      report(EventError.fromNative(invalid[0]), { stage: 'invalid event', status });
+      return send(res, status, { error: invalid[0], invalid, delivered, duplicates });
     }
-    return send(res, 200, { delivered, duplicates });
+    return send(res, status, { delivered, duplicates });
   }
 
   return function webhookHandler(req, res) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aem_upload_engine::asset_events::dedupe::{self, EventDeduper};
 use aem_upload_engine::asset_events::signature::{HttpKeySource, KeyFetchError, KeySource, Verifier};
-use aem_upload_engine::asset_events::webhook::{self, Reception};
+use aem_upload_engine::asset_events::webhook::{self, Receiver, Reception};
 use aem_upload_engine::asset_events::{parse, EventError, Parsed, SignatureHeaders};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
@@ -117,37 +117,65 @@ impl NativeEventVerifier {
         let signature = SignatureHeaders::from_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         Ok(verifier.verify(&body, &signature, client_id.as_deref()).await.err().map(|e| NativeEventError::from(&e)))
     }
+}
 
-    /// One webhook delivery, verified and parsed: JSON
-    /// `{status, events?, invalid?, error?}` (`status` before the user's handler ran).
-    #[napi]
-    pub async fn receive(
-        &self,
-        body: Buffer,
-        headers: HashMap<String, String>,
+/// One webhook's receiving side over the engine's [`Receiver`]: verifies,
+/// parses, and leaves out events already handled.
+#[napi]
+pub struct NativeWebhookReceiver {
+    inner: Arc<Receiver>,
+}
+
+#[napi]
+impl NativeWebhookReceiver {
+    #[napi(constructor)]
+    pub fn new(
+        verifier: &NativeEventVerifier,
         client_id: Option<String>,
-    ) -> Result<String> {
-        let verifier = Arc::clone(&self.inner);
+        deduper: Option<&NativeEventDeduper>,
+    ) -> Self {
+        let deduper = deduper.map(|d| Arc::clone(&d.inner));
+        NativeWebhookReceiver { inner: Arc::new(Receiver::new(Arc::clone(&verifier.inner), client_id, deduper)) }
+    }
+
+    /// One delivery: JSON `{status, challenge?, error?, events?, duplicates?,
+    /// invalid?}`, `events` the new ones (each with its `key` for `failed`),
+    /// `status` the answer if the handler succeeds for all of them.
+    #[napi]
+    pub async fn receive(&self, body: Buffer, headers: HashMap<String, String>) -> Result<String> {
+        let receiver = Arc::clone(&self.inner);
         let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-        let reception = webhook::receive(&verifier, &body, pairs, client_id.as_deref()).await;
+        let reception = receiver.receive(&body, pairs).await;
         let status = reception.status();
         let answer = match reception {
             Reception::Challenge(challenge) => json!({ "status": status, "challenge": challenge }),
             Reception::Refused(err) => json!({ "status": status, "error": NativeEventError::from(&err) }),
-            Reception::Events { events, invalid } => json!({
+            Reception::Events { events, duplicates, invalid } => json!({
                 "status": status,
+                "keys": events.iter().map(|e| e.dedupe_key()).collect::<Vec<_>>(),
                 "events": events,
+                "duplicates": duplicates,
                 "invalid": invalid.iter().map(NativeEventError::from).collect::<Vec<_>>(),
             }),
         };
         Ok(answer.to_string())
+    }
+
+    /// The handler failed for the events with these keys: forgotten, so the
+    /// retry is handled. Returns the status to answer (`settled_status`).
+    #[napi]
+    pub fn settle(&self, failed_keys: Vec<String>, invalid: u32) -> u32 {
+        for key in &failed_keys {
+            self.inner.failed(key);
+        }
+        u32::from(webhook::settled_status(failed_keys.len(), invalid as usize))
     }
 }
 
 /// Which events were already handled, bounded at `max`.
 #[napi]
 pub struct NativeEventDeduper {
-    inner: Mutex<EventDeduper>,
+    inner: Arc<Mutex<EventDeduper>>,
 }
 
 fn key_of(event_id: Option<String>, source: Option<String>, id: Option<String>) -> Result<String> {
@@ -160,7 +188,7 @@ impl NativeEventDeduper {
     #[napi(constructor)]
     pub fn new(max: f64, ttl_ms: f64) -> Self {
         let deduper = EventDeduper::new(max.max(1.0) as usize, Duration::from_millis(ttl_ms.max(0.0) as u64));
-        NativeEventDeduper { inner: Mutex::new(deduper) }
+        NativeEventDeduper { inner: Arc::new(Mutex::new(deduper)) }
     }
 
     /// Whether the event was seen within the TTL; if not, it is remembered now.

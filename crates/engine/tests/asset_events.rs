@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aem_upload_engine::asset_events::signature::{HttpKeySource, Verifier};
-use aem_upload_engine::asset_events::webhook::{self, Reception};
+use aem_upload_engine::asset_events::webhook::{self, Receiver, Reception};
+use aem_upload_engine::asset_events::EventDeduper;
 use aem_upload_engine::asset_events::{AssetEventType, EventErrorCode, SignatureHeaders};
 use base64::Engine as _;
 use rsa::pkcs1v15::SigningKey;
@@ -151,7 +152,7 @@ async fn signed_deliveries_verify_through_a_real_key_server() {
     verifier.verify(&body, &h, Some("my-client")).await.unwrap();
     let reception = webhook::receive(&verifier, &body, pairs(&headers), Some("my-client")).await;
     assert_eq!(reception.status(), 200);
-    let Reception::Events { events, invalid } = reception else { panic!("not events") };
+    let Reception::Events { events, invalid, .. } = reception else { panic!("not events") };
     assert!(invalid.is_empty());
     assert_eq!(events[0].kind, AssetEventType::ProcessingCompleted);
     // The event id came from x-adobe-event-id, the body has none.
@@ -235,4 +236,48 @@ async fn a_key_host_that_fails_or_hangs_makes_the_delivery_retryable() {
     assert_eq!(err.reason(), "key");
     assert!(!err.is_transient());
     assert!(err.message().contains("404"), "{err}");
+}
+
+#[tokio::test]
+async fn a_receiver_hands_on_each_event_once_and_again_after_a_failure() {
+    let server = KeyServer::start().await;
+    let one = new_key();
+    server.serve("/prod/keys/pub-key-one.pem", &one);
+    let deduper = Arc::new(Mutex::new(EventDeduper::new(100, Duration::from_secs(3600))));
+    let verifier = Arc::new(verifier(&server, Duration::from_secs(5)));
+    let receiver = Receiver::new(Arc::clone(&verifier), Some("my-client".into()), Some(Arc::clone(&deduper)));
+    let received = |r: Reception| match r {
+        Reception::Events { events, duplicates, invalid } if invalid.is_empty() => (events, duplicates),
+        other => panic!("{other:?}"),
+    };
+    let ids = |events: &[aem_upload_engine::asset_events::AssetEvent]| {
+        events.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
+    };
+
+    let body = event_body("ce-4");
+    let headers = delivery(&sign(&one, &body), "AAAA");
+    let (events, duplicates) = received(receiver.receive(&body, pairs(&headers)).await);
+    assert_eq!((ids(&events), duplicates), (vec!["ce-4".to_string()], 0));
+    // Redelivered: a duplicate, left out.
+    let (again, duplicates) = received(receiver.receive(&body, pairs(&headers)).await);
+    assert_eq!((again.len(), duplicates), (0, 1));
+    // The handler failed for it: forgotten, so the retry is handed on, once.
+    receiver.failed(&events[0].dedupe_key());
+    let (retry, _) = received(receiver.receive(&body, pairs(&headers)).await);
+    assert_eq!(ids(&retry), ["ce-4"]);
+
+    // A batch repeating an event, and a second receiver sharing the deduper.
+    let batch = format!(
+        "[{},{},{}]",
+        String::from_utf8(event_body("ce-5")).unwrap(),
+        String::from_utf8(event_body("ce-5")).unwrap(),
+        String::from_utf8(event_body("ce-6")).unwrap()
+    )
+    .into_bytes();
+    let headers = delivery(&sign(&one, &batch), "AAAA");
+    let (events, duplicates) = received(receiver.receive(&batch, pairs(&headers)).await);
+    assert_eq!((ids(&events), duplicates), (vec!["ce-5".to_string(), "ce-6".to_string()], 1));
+    let other = Receiver::new(verifier, None, Some(deduper));
+    let (events, duplicates) = received(other.receive(&batch, pairs(&headers)).await);
+    assert_eq!((events.len(), duplicates), (0, 3));
 }

@@ -2,11 +2,16 @@
 //! the status it answers (I/O Events retries 429 and 5xx except 505, for up
 //! to 24 hours, and drops an event on any other failure).
 //!
-//! The HTTP framework side (reading the body, calling the user's handler,
-//! remembering handled events) is the caller's; this decides.
+//! The HTTP framework side (reading the body, calling the user's handler)
+//! is the caller's; this decides: which events are new ([`Receiver`]), and
+//! what to answer once the handler ran ([`Reception::status`],
+//! [`settled_status`]).
+
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::dedupe::{dedupe_key, EventDeduper};
 use super::parse::{parse_each, AssetEvent};
 use super::signature::{SignatureHeaders, Verifier};
 use super::{signed_payload, EventError, EventErrorCode};
@@ -22,8 +27,9 @@ pub enum Reception {
     Challenge(String),
     /// Refused as a whole.
     Refused(EventError),
-    /// Verified: the events that parsed, in body order, and the ones that did not.
-    Events { events: Vec<AssetEvent>, invalid: Vec<EventError> },
+    /// Verified: the events that parsed and are new, in body order; how
+    /// many were duplicates (left out); the ones that did not parse.
+    Events { events: Vec<AssetEvent>, duplicates: usize, invalid: Vec<EventError> },
 }
 
 impl Reception {
@@ -39,6 +45,73 @@ impl Reception {
             Reception::Refused(_) => 400,
             Reception::Events { invalid, .. } if !invalid.is_empty() => 400,
             Reception::Events { .. } => 200,
+        }
+    }
+}
+
+/// The status once the handler has run for every new event of a delivery:
+/// 500 when it failed for any (I/O Events then retries the delivery, and
+/// the failed events were forgotten, so the retry reaches the handler), else
+/// 400 when some event of it is invalid (the valid ones were handled), else 200.
+pub fn settled_status(failed: usize, invalid: usize) -> u16 {
+    match (failed, invalid) {
+        (0, 0) => 200,
+        (0, _) => 400,
+        _ => 500,
+    }
+}
+
+impl AssetEvent {
+    /// The key its duplicates share: the I/O Events id when known, else
+    /// (`source`, `id`) (see [`dedupe_key`]).
+    pub fn dedupe_key(&self) -> String {
+        dedupe_key(self.event_id.as_deref(), Some(&self.source), Some(&self.id))
+            .unwrap_or_else(|| format!("c\n{}\n{}", self.source, self.id))
+    }
+}
+
+/// One webhook's receiving side: the verifier (and its key cache), the
+/// client id events must be for, and the events already handled, which
+/// several receivers may share.
+pub struct Receiver {
+    verifier: Arc<Verifier>,
+    client_id: Option<String>,
+    deduper: Option<Arc<Mutex<EventDeduper>>>,
+}
+
+impl Receiver {
+    pub fn new(
+        verifier: Arc<Verifier>,
+        client_id: Option<String>,
+        deduper: Option<Arc<Mutex<EventDeduper>>>,
+    ) -> Receiver {
+        Receiver { verifier, client_id, deduper }
+    }
+
+    /// Verifies and parses one delivery, and leaves out the events already
+    /// handled (a redelivery, a retry whose answer was lost, the same event
+    /// twice in a batch). Each event returned is remembered from now: call
+    /// [`Receiver::failed`] for those the handler could not handle.
+    pub async fn receive<'a>(
+        &self,
+        body: &[u8],
+        headers: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Reception {
+        let mut reception = receive(&self.verifier, body, headers, self.client_id.as_deref()).await;
+        if let (Reception::Events { events, duplicates, .. }, Some(deduper)) = (&mut reception, &self.deduper) {
+            let mut deduper = deduper.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let before = events.len();
+            events.retain(|event| !deduper.seen(&event.dedupe_key()));
+            *duplicates = before - events.len();
+        }
+        reception
+    }
+
+    /// The handler failed for `event`: forget it, so that I/O Events'
+    /// retry is handled instead of counted as a duplicate.
+    pub fn failed(&self, event_key: &str) {
+        if let Some(deduper) = &self.deduper {
+            deduper.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).forget(event_key);
         }
     }
 }
@@ -111,7 +184,7 @@ pub async fn receive<'a>(
             Err(err) => invalid.push(err),
         }
     }
-    Reception::Events { events, invalid }
+    Reception::Events { events, duplicates: 0, invalid }
 }
 
 #[cfg(test)]
@@ -159,6 +232,14 @@ mod tests {
         let transient = Reception::Refused(EventError::signature(super::super::error::reason::KEY_UNAVAILABLE, "down"));
         assert_eq!(transient.status(), 503);
         assert_eq!(Reception::Challenge("x".into()).status(), 200);
-        assert_eq!(Reception::Events { events: vec![], invalid: vec![] }.status(), 200);
+        assert_eq!(Reception::Events { events: vec![], duplicates: 0, invalid: vec![] }.status(), 200);
+    }
+
+    #[test]
+    fn settled_statuses_make_io_events_retry_only_what_failed() {
+        assert_eq!(settled_status(0, 0), 200);
+        assert_eq!(settled_status(0, 2), 400);
+        assert_eq!(settled_status(1, 0), 500);
+        assert_eq!(settled_status(1, 1), 500);
     }
 }
