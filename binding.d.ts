@@ -90,6 +90,27 @@ export declare class NativeEmulator {
   stop(): Promise<void>
 }
 
+/** Which events were already handled, bounded at `max`. */
+export declare class NativeEventDeduper {
+  constructor(max: number, ttlMs: number)
+  /** Whether the event was seen within the TTL; if not, it is remembered now. */
+  seen(eventId?: string | undefined | null, source?: string | undefined | null, id?: string | undefined | null): boolean
+  /** Forgets the event, so its redelivery is handled again. */
+  forget(eventId?: string | undefined | null, source?: string | undefined | null, id?: string | undefined | null): boolean
+  /** Events remembered now. */
+  get size(): number
+}
+
+/**
+ * Verifies deliveries, caching the keys it fetched: from `keyBaseUrl`
+ * (default Adobe's key host) or through `fetchKey`.
+ */
+export declare class NativeEventVerifier {
+  constructor(keyBaseUrl?: string | undefined | null, fetchKey?: ((path: string) => Promise<string>) | undefined | null, keyTtlMs?: number | undefined | null, timeoutMs?: number | undefined | null)
+  /** Resolves `null` when the delivery verifies, else the refusal. */
+  verify(body: Buffer, headers: Record<string, string>, clientId?: string | undefined | null): Promise<NativeEventError | null>
+}
+
 /** A planned tree upload. */
 export declare class NativePlan {
   /** `{directories: [{path, title}], files: [[filePath, fileSize, fileUrl], …]}`. */
@@ -191,6 +212,25 @@ export declare class NativeWalk {
   retain(keep: Array<boolean>): NativeWalk
 }
 
+/**
+ * One webhook's receiving side over the engine's [`Receiver`]: verifies,
+ * parses, and leaves out events already handled.
+ */
+export declare class NativeWebhookReceiver {
+  constructor(verifier: NativeEventVerifier, clientId?: string | undefined | null, deduper?: NativeEventDeduper | undefined | null)
+  /**
+   * One delivery: JSON `{status, challenge?, error?, events?, duplicates?,
+   * invalid?}`, `events` the new ones (each with its `key` for `failed`),
+   * `status` the answer if the handler succeeds for all of them.
+   */
+  receive(body: Buffer, headers: Record<string, string>): Promise<string>
+  /**
+   * The handler failed for the events with these keys: forgotten, so the
+   * retry is handled. Returns the status to answer (`settled_status`).
+   */
+  settle(failedKeys: Array<string>, invalid: number): number
+}
+
 /** The default asset processor, for the part before the extension. */
 export declare function defaultAssetName(name: string, replace: string): string
 
@@ -230,6 +270,13 @@ export interface NativeError {
   code: string
   message: string
   detail: string
+}
+
+/** An `EventError` as data. */
+export interface NativeEventError {
+  code: string
+  reason: string
+  message: string
 }
 
 /**
@@ -322,6 +369,9 @@ export interface NativeSessionOptions {
   ca?: Array<string>
 }
 
+/** Parses a body: `{"event": …}` (an object, or an array for a batch) or `{"error": …}`. */
+export declare function parseAssetEventJson(body: Buffer): string
+
 /**
  * Resolves file URLs (a JSON array of strings) as `new URL` would, each
  * folder once.
@@ -339,3 +389,6 @@ export declare function startUpload(files: string, buffers: Array<Buffer>, optio
 
 /** Walks local paths (`docs/compat.md §5`) off the JS thread. */
 export declare function walkTree(paths: Array<string>, deep: boolean, max: number): Promise<NativeWalk>
+
+/** The handshake value to echo, if the request is one. */
+export declare function webhookChallenge(queryChallenge: string | undefined | null, body: Buffer): string | null

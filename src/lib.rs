@@ -4,6 +4,7 @@
 
 #![deny(clippy::all)]
 
+mod asset_events;
 mod assets;
 mod auth;
 mod emulator;
@@ -13,6 +14,7 @@ mod plan;
 mod session;
 mod upload;
 
+pub use asset_events::*;
 pub use assets::*;
 pub use auth::*;
 pub use emulator::*;

@@ -9,6 +9,15 @@ import {
   FileErrorEvent,
 } from '../..'
 import { startEmulator, EmulatorState, ServiceCredentials, OAuthClient } from '../../emulator'
+import {
+  parseAssetEvent,
+  verifyEventSignature,
+  EventDeduper,
+  EventError,
+  createWebhookHandler,
+  AssetEvent,
+} from '../../events'
+import { createServer } from 'http'
 
 async function demo(): Promise<void> {
   const emulator = await startEmulator({ storage: 'digest', faults: { seed: 1, routes: { part: { status503: 0.1 } } } })
@@ -75,3 +84,27 @@ async function withAuthDemo(url: string): Promise<void> {
   console.log(options.getAuth()?.kind, headers.Authorization)
 }
 void withAuthDemo
+// Asset events: a receiver, a check of one delivery, a shared deduper.
+export async function assetEvents(rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<void> {
+  const deduper = new EventDeduper({ max: 10000, ttlMs: 3600000 })
+  const handler = createWebhookHandler({
+    clientId: 'my-client-id',
+    dedupe: deduper,
+    onEvent: async (event: AssetEvent) => {
+      if (event.type === 'aem.assets.asset.processing_completed' && event.assetState === 'processed') {
+        const size: number | null = event.size
+        void [event.assetId, event.path, size, event.data?.repositoryMetadata?.['repo:size']]
+      }
+    },
+    onError: (error, context) => void [error, context.stage, context.status],
+  })
+  createServer(handler).listen(8080)
+  try {
+    const ok: true = await verifyEventSignature(rawBody, headers, { clientId: 'my-client-id', keyBaseUrl: 'https://static.adobeioevents.com' })
+    const parsed = parseAssetEvent(rawBody)
+    const events: AssetEvent[] = Array.isArray(parsed) ? parsed : [parsed]
+    void [ok, events.filter((e) => !deduper.seen(e)), deduper.size]
+  } catch (err) {
+    if (err instanceof EventError && err.code === 'ESIGNATURE') void [err.reason, err.transient]
+  }
+}

@@ -2,7 +2,8 @@
 //!
 //! Plain Rust, no Node types: the AEM direct binary upload protocol, part
 //! planning, streaming, retries, the directory walk and naming rules, folder
-//! creation and events. The napi binding crate and the JS facade only adapt it.
+//! creation and events, and AEM asset events (parsing, signatures, dedupe).
+//! The napi binding crate and the JS facade only adapt it.
 //!
 //! The main entry points: an [`session::AemSession`] (a pooled
 //! [`http::Client`], the user's headers and [`credentials::Credentials`])
@@ -12,6 +13,7 @@
 //! [`target::Target`]s without sending anything; [`assets::AssetsClient`]
 //! speaks the Assets Author API.
 
+pub mod asset_events;
 pub mod assets;
 pub mod auth;
 pub mod blob;
