@@ -35,57 +35,48 @@ class FileSystemUpload extends DirectBinaryUpload {
   async upload(options, localPaths) {
     const fsOptions = FileSystemUploadOptions.fromOptions(options);
     const paths = Array.isArray(localPaths) ? localPaths : [localPaths];
-    // Checked before anything is sent; a problem rejects like a folder failure would.
-    checkUrl(fsOptions.getUrl(), 'url');
-    checkTransferOptions(fsOptions);
-    checkFileSystemOptions(fsOptions, paths);
-    const result = new UploadResult(fsOptions.getUrlPrefix());
-    const call = this.beginCall(fsOptions);
-    try {
-      return await this.runUpload(call, fsOptions, paths, result);
-    } finally {
-      this.calls.delete(call);
-    }
+    return this.runCall(fsOptions, () => checkFileSystemOptions(fsOptions, paths), async () => {
+      const plan = await this.walkAndPlan(fsOptions, paths);
+      this.logger.info(`From ${paths.length} paths, filesystem upload compiled upload of ${plan.directories.length} directories, ${plan.files.length} files. Encountered ${plan.warnings.length} filesystem-related errors.`);
+      return plan;
+    });
   }
 
   /**
-   * Uploads what walkAndPlan() planned: the target folder chain, then the
-   * planned folders and files, as upload() does after its walk (the command
-   * line plans first, for dry runs and manifests). Resolves with the result.
-   * `onSettled(index, retries)`, when given, hears of each file of the plan
-   * that finished (uploaded, failed or cancelled) and how many of its
+   * Uploads what walkAndPlan() planned, as upload() does after its walk (the
+   * command line plans first, for dry runs and manifests). Resolves with the
+   * result. `onSettled(index, retries)`, when given, hears of each file of
+   * the plan that finished (uploaded, failed or cancelled) and how many of its
    * requests' attempts were retried: what a report needs beyond the events.
    * @private
    */
   async uploadPlanned(options, plan, { onSettled } = {}) {
-    const fsOptions = FileSystemUploadOptions.fromOptions(options);
-    checkUrl(fsOptions.getUrl(), 'url');
-    checkTransferOptions(fsOptions);
-    const result = new UploadResult(fsOptions.getUrlPrefix());
-    const call = this.beginCall(fsOptions);
+    return this.runCall(FileSystemUploadOptions.fromOptions(options), null, async () => plan, onSettled);
+  }
+
+  /**
+   * One call: the options checked before anything is sent (a problem rejects
+   * like a folder failure would), the target folder chain, then `planOf()`'s
+   * folders and files.
+   * @private
+   */
+  async runCall(options, check, planOf, onSettled = null) {
+    checkUrl(options.getUrl(), 'url');
+    checkTransferOptions(options);
+    if (check) check();
+    const result = new UploadResult(options.getUrlPrefix());
+    const call = this.beginCall(options);
     call.onSettled = onSettled;
     try {
-      const chain = JSON.parse(native.folderChain(fsOptions.getTargetFolderPath()));
-      if (!(await this.createFolders(call, fsOptions, result, chain))) {
+      const chain = JSON.parse(native.folderChain(options.getTargetFolderPath()));
+      if (!(await this.createFolders(call, options, result, chain))) {
         return this.cancelledBeforeTransfer(result, null);
       }
       if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
-      return await this.runPlanned(call, fsOptions, result, plan);
+      return await this.runPlanned(call, options, result, await planOf());
     } finally {
       this.calls.delete(call);
     }
-  }
-
-  /** @private */
-  async runUpload(call, options, localPaths, result) {
-    const chain = JSON.parse(native.folderChain(options.getTargetFolderPath()));
-    if (!(await this.createFolders(call, options, result, chain))) {
-      return this.cancelledBeforeTransfer(result, null);
-    }
-    if (call.cancelled) return this.cancelledBeforeTransfer(result, null);
-    const plan = await this.walkAndPlan(options, localPaths);
-    this.logger.info(`From ${localPaths.length} paths, filesystem upload compiled upload of ${plan.directories.length} directories, ${plan.files.length} files. Encountered ${plan.warnings.length} filesystem-related errors.`);
-    return this.runPlanned(call, options, result, plan);
   }
 
   /** Folders, then files, of a plan; fileuploadstart and fileuploadend around them. @private */
