@@ -96,6 +96,6 @@ export declare function tokenProvider(fn: (context: { reason: TokenReason }) => 
 /**
  * The first provider the environment configures, or null: `AEM_SERVICE_CREDENTIALS_FILE`;
  * `AEM_IMS_CLIENT_ID` + `AEM_IMS_CLIENT_SECRET` (+ `AEM_IMS_SCOPES`, `AEM_IMS_ENDPOINT`);
- * `AEM_BEARER_TOKEN`; `AEM_USERNAME` + `AEM_PASSWORD`.
+ * `AEM_BEARER_TOKEN`; `AEM_USERNAME` + `AEM_PASSWORD`. `ims` goes to the IMS providers (a proxy, a CA, retries).
  */
-export declare function fromEnv(env?: Record<string, string | undefined>): AuthProvider | null
+export declare function fromEnv(env?: Record<string, string | undefined>, ims?: ImsOptions): AuthProvider | null

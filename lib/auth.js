@@ -181,13 +181,15 @@ function tokenProvider(fn) {
  * The first provider the environment configures (the tutorial's variable
  * names), or null: AEM_SERVICE_CREDENTIALS_FILE; AEM_IMS_CLIENT_ID +
  * AEM_IMS_CLIENT_SECRET (+ AEM_IMS_SCOPES, AEM_IMS_ENDPOINT);
- * AEM_BEARER_TOKEN; AEM_USERNAME + AEM_PASSWORD.
+ * AEM_BEARER_TOKEN; AEM_USERNAME + AEM_PASSWORD. `ims` (ImsOptions: proxy,
+ * CA, retries) goes to the IMS providers.
  */
-function fromEnv(env = process.env) {
+function fromEnv(env = process.env, ims = {}) {
   const get = (name) => (typeof env[name] === 'string' && env[name] !== '' ? env[name] : undefined);
-  if (get('AEM_SERVICE_CREDENTIALS_FILE')) return serviceCredentials(get('AEM_SERVICE_CREDENTIALS_FILE'));
+  if (get('AEM_SERVICE_CREDENTIALS_FILE')) return serviceCredentials(get('AEM_SERVICE_CREDENTIALS_FILE'), ims);
   if (get('AEM_IMS_CLIENT_ID') && get('AEM_IMS_CLIENT_SECRET')) {
     return oauthServerToServer({
+      ...ims,
       clientId: get('AEM_IMS_CLIENT_ID'),
       clientSecret: get('AEM_IMS_CLIENT_SECRET'),
       scopes: get('AEM_IMS_SCOPES') || '',

@@ -32,24 +32,10 @@ function authProvider(opts, env) {
     return auth.basic(opts.user.slice(0, at), opts.user.slice(at + 1));
   }
   if (opts.token) return auth.bearer(opts.token);
-  const ims = imsOptions(opts, env);
   const file = opts.serviceCredentials || env.AEM_SERVICE_CREDENTIALS_FILE;
-  if (file) {
-    if (!fs.existsSync(file)) throw new UsageError(`service credentials ${file}: no such file`);
-    return auth.serviceCredentials(file, { ...ims, ...(env.AEM_IMS_ENDPOINT ? { imsEndpoint: env.AEM_IMS_ENDPOINT } : {}) });
-  }
-  if (env.AEM_IMS_CLIENT_ID && env.AEM_IMS_CLIENT_SECRET) {
-    return auth.oauthServerToServer({
-      clientId: env.AEM_IMS_CLIENT_ID,
-      clientSecret: env.AEM_IMS_CLIENT_SECRET,
-      scopes: env.AEM_IMS_SCOPES || '',
-      ...(env.AEM_IMS_ENDPOINT ? { imsEndpoint: env.AEM_IMS_ENDPOINT } : {}),
-      ...ims,
-    });
-  }
-  if (env.AEM_BEARER_TOKEN) return auth.bearer(env.AEM_BEARER_TOKEN);
-  if (env.AEM_USERNAME) return auth.basic(env.AEM_USERNAME, env.AEM_PASSWORD || '');
-  return null;
+  if (file && !fs.existsSync(file)) throw new UsageError(`service credentials ${file}: no such file`);
+  if (opts.serviceCredentials) return auth.serviceCredentials(file, imsOptions(opts, env));
+  return auth.fromEnv(env, imsOptions(opts, env));
 }
 
 module.exports = { authProvider };
