@@ -163,8 +163,13 @@ export declare class NativeTargets {
 export declare class NativeUpload {
   /** Cancels every file of the call. */
   cancel(): void
-  /** Whether `progress` events should cross to JS from now on. */
-  wantProgress(wanted: boolean): void
+  /** Whether `progress` (or `start`) events should cross to JS from now on. */
+  wantEvents(kind: string, wanted: boolean): void
+  /**
+   * Lets a call started with `gated` send its first request (true), or
+   * withdraws it (false): nothing is sent, and `done` is its only event.
+   */
+  proceed(go: boolean): void
   /** Cancels one file (by its index in the call). */
   cancelFile(index: number): void
   /**
@@ -337,9 +342,14 @@ export interface NativeOptions {
   journal?: string
   /**
    * Whether `progress` events cross to JS (a `fileprogress` listener
-   * exists); `wantProgress` changes it during the call. Default true.
+   * exists); `wantEvents` changes it during the call. Default true.
    */
   progress?: boolean
+  /**
+   * Whether `start` events cross to JS (a `filestart` listener exists);
+   * absent: they do.
+   */
+  starts?: boolean
 }
 
 /**
@@ -383,9 +393,10 @@ export declare function startEmulator(configJson: string): Promise<NativeEmulato
 
 /**
  * Starts an upload call over a call's session, with the targets resolved
- * for its files; pull its events with `nextEvents()` until `done`.
+ * for its files; pull its events with `nextEvents()` until `done`. A
+ * `gated` call pre-validates its files and then waits for `proceed()`.
  */
-export declare function startUpload(files: string, buffers: Array<Buffer>, options: NativeOptions, session: NativeSession, targets: NativeTargets): NativeUpload
+export declare function startUpload(files: string, buffers: Array<Buffer>, options: NativeOptions, session: NativeSession, targets: NativeTargets, gated?: boolean | undefined | null): NativeUpload
 
 /** Walks local paths (`docs/compat.md §5`) off the JS thread. */
 export declare function walkTree(paths: Array<string>, deep: boolean, max: number): Promise<NativeWalk>

@@ -68,6 +68,27 @@ function stringMap(object) {
   return out;
 }
 
+// Events the engine sends only while they have a listener: event name -> engine kind.
+const OPTIONAL_EVENTS = { fileprogress: 'progress', filestart: 'start' };
+
+/**
+ * A file event's payload (docs/compat.md §8): the file's fields in the
+ * reference's order, then its MIME type when known. Built as one literal: a
+ * spread of the base per event showed in profiles of thousands of files.
+ */
+function payloadOf(base, mimeType) {
+  const payload = {
+    fileName: base.fileName,
+    fileSize: base.fileSize,
+    targetFolder: base.targetFolder,
+    targetFile: base.targetFile,
+    sourceFolder: base.sourceFolder,
+    sourceFile: base.sourceFile,
+  };
+  if (mimeType) payload.mimeType = mimeType;
+  return payload;
+}
+
 /** One running call of an instance: what cancel() and cancelFile() act on. */
 class Call {
   constructor() {
@@ -82,8 +103,8 @@ class Call {
     this.finished = new Set();
     // A private listener of finished files and their retries (FileSystemUpload#uploadPlanned).
     this.onSettled = null;
-    // Whether the engine sends progress events (a listener exists).
-    this.progressWanted = true;
+    // Which optional events the engine sends (listeners exist): kind -> boolean.
+    this.wanted = { progress: true, start: true };
   }
 
   cancel() {
@@ -116,12 +137,14 @@ class DirectBinaryUpload extends EventEmitter {
     this.log = this.options.log;
     this.logger = makeLogger(this.options.log);
     this.calls = new Set();
-    // Progress crosses from the engine only while someone listens for it: a
-    // listener added during a call gets it from then on (and every batch
-    // checks again, should this hook be removed with removeAllListeners()).
+    // Progress and start events cross from the engine only while someone
+    // listens for them: a listener added during a call gets them from then on
+    // (and every batch checks again, should this hook be removed with
+    // removeAllListeners()).
     this.on('newListener', (name) => {
-      if (name !== 'fileprogress') return;
-      for (const call of this.calls) this.wantProgress(call, true);
+      const kind = OPTIONAL_EVENTS[name];
+      if (!kind) return;
+      for (const call of this.calls) this.wantEvents(call, kind, true);
     });
     const { signal } = this.options;
     this.signal = signal;
@@ -331,11 +354,6 @@ class DirectBinaryUpload extends EventEmitter {
     const spec = JSON.stringify(nativeFiles);
     // Not needed again during the transfer: let thousands of entries go.
     nativeFiles.length = 0;
-    if (ready && !(await ready)) return;
-    if (call.cancelled) {
-      result.addError(cancelledError());
-      return;
-    }
     const addRecords = () => {
       files.forEach((file, i) => {
         const { targetFile } = payloads[i];
@@ -348,15 +366,41 @@ class DirectBinaryUpload extends EventEmitter {
       });
       targets.length = 0;
     };
+    // With `ready`, the engine pre-validates while the folders are created
+    // and sends nothing until told to go on; its events wait meanwhile.
+    if (!ready && call.cancelled) {
+      result.addError(cancelledError());
+      return;
+    }
+    let handle;
     try {
-      call.progressWanted = this.listenerCount('fileprogress') > 0;
-      const engineOptions = { ...transferOptions(options, this.logger.enabled), progress: call.progressWanted };
-      call.handle = native.startUpload(spec, buffers, engineOptions, this.sessionOf(call, options), resolved);
+      call.wanted = { progress: this.listenerCount('fileprogress') > 0, start: this.listenerCount('filestart') > 0 };
+      const engineOptions = {
+        ...transferOptions(options, this.logger.enabled), progress: call.wanted.progress, starts: call.wanted.start,
+      };
+      handle = native.startUpload(spec, buffers, engineOptions, this.sessionOf(call, options), resolved, !!ready);
     } catch (err) {
+      if (ready && !(await ready)) return;
+      if (call.cancelled) {
+        result.addError(cancelledError());
+        return;
+      }
       addRecords();
       result.addError(UploadError.fromError(err));
       return;
     }
+    let created = true;
+    try {
+      if (ready) created = await ready;
+    } finally {
+      if (ready) handle.proceed(created && !call.cancelled);
+    }
+    if (!created) return;
+    if (call.cancelled) {
+      result.addError(cancelledError());
+      return;
+    }
+    call.handle = handle;
     // Built while the engine pre-validates; its events are read only after.
     addRecords();
     if (call.cancelled) call.handle.cancel();
@@ -371,7 +415,7 @@ class DirectBinaryUpload extends EventEmitter {
           this.logger.error(`Internal error handling an upload event: ${err && err.message}`);
         }
       }
-      this.wantProgress(call, this.listenerCount('fileprogress') > 0);
+      for (const [name, kind] of Object.entries(OPTIONAL_EVENTS)) this.wantEvents(call, kind, this.listenerCount(name) > 0);
     }
   }
 
@@ -393,22 +437,22 @@ class DirectBinaryUpload extends EventEmitter {
     return out;
   }
 
-  /** Tells a call's engine whether `fileprogress` events are wanted. @private */
-  wantProgress(call, wanted) {
-    if (call.handle && call.progressWanted !== wanted) {
-      call.progressWanted = wanted;
-      call.handle.wantProgress(wanted);
+  /** Tells a call's engine whether events of `kind` (progress, start) are wanted. @private */
+  wantEvents(call, kind, wanted) {
+    if (call.handle && call.wanted[kind] !== wanted) {
+      call.wanted[kind] = wanted;
+      call.handle.wantEvents(kind, wanted);
     }
   }
 
   /** @private */
   onEngineEvent(call, event, payloads, result) {
     const base = event.file === undefined || event.file === null ? undefined : payloads[event.file];
-    const withMime = () => (event.mimeType ? { ...base, mimeType: event.mimeType } : { ...base });
+    const withMime = () => payloadOf(base, event.mimeType);
     switch (event.kind) {
       // Payloads nobody listens for are not built (thousands of files).
       case 'start':
-        if (this.listenerCount('filestart')) this.emitFileEvent('filestart', { ...base });
+        if (this.listenerCount('filestart')) this.emitFileEvent('filestart', payloadOf(base));
         break;
       case 'progress':
         if (this.listenerCount('fileprogress')) this.emitFileEvent('fileprogress', { ...withMime(), transferred: event.transferred });

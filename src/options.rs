@@ -31,8 +31,11 @@ pub struct NativeOptions {
     /// Path of the resume journal.
     pub journal: Option<String>,
     /// Whether `progress` events cross to JS (a `fileprogress` listener
-    /// exists); `wantProgress` changes it during the call. Default true.
+    /// exists); `wantEvents` changes it during the call. Default true.
     pub progress: Option<bool>,
+    /// Whether `start` events cross to JS (a `filestart` listener exists);
+    /// absent: they do.
+    pub starts: Option<bool>,
 }
 
 /// Folder POST options: `httpOptions.cloudClient` (`retry.count`,

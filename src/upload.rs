@@ -148,6 +148,9 @@ struct EventQueue {
     /// in, made V8 optimise the event loop with TurboFan, which paged in
     /// ~4 MB of its code at the end of an 8 GiB upload).
     unwanted_progress: std::sync::atomic::AtomicBool,
+    /// Set while no `filestart` listener exists: a start event then costs
+    /// its record, a JSON object and a parse per file for nothing.
+    unwanted_starts: std::sync::atomic::AtomicBool,
     events: Mutex<Vec<EventRecord>>,
     ready: tokio::sync::Notify,
     /// When the last batch was taken.
@@ -157,12 +160,14 @@ struct EventQueue {
 impl EventQueue {
     /// An engine event, unless it is progress nobody wants.
     fn push_event(&self, event: Event) {
-        if matches!(event, Event::FileProgress { .. })
-            && self.unwanted_progress.load(std::sync::atomic::Ordering::Relaxed)
-        {
-            return;
+        let unwanted = match event {
+            Event::FileProgress { .. } => &self.unwanted_progress,
+            Event::FileStart { .. } => &self.unwanted_starts,
+            _ => return self.push(event.into()),
+        };
+        if !unwanted.load(std::sync::atomic::Ordering::Relaxed) {
+            self.push(event.into());
         }
-        self.push(event.into());
     }
 
     fn push(&self, event: EventRecord) {
@@ -187,6 +192,8 @@ impl EventQueue {
 #[napi]
 pub struct NativeUpload {
     cancel: Cancel,
+    /// Opens a gated call's transfer (`proceed`); dropped unsent, it withdraws it.
+    gate: Mutex<Option<tokio::sync::oneshot::Sender<bool>>>,
     queue: Arc<EventQueue>,
     /// Producers' ends of the call's stream sources, by file index.
     feeds: Mutex<HashMap<u32, StreamFeed>>,
@@ -200,10 +207,24 @@ impl NativeUpload {
         self.cancel.cancel();
     }
 
-    /// Whether `progress` events should cross to JS from now on.
+    /// Whether `progress` (or `start`) events should cross to JS from now on.
     #[napi]
-    pub fn want_progress(&self, wanted: bool) {
-        self.queue.unwanted_progress.store(!wanted, std::sync::atomic::Ordering::Relaxed);
+    pub fn want_events(&self, kind: String, wanted: bool) {
+        let flag = match kind.as_str() {
+            "progress" => &self.queue.unwanted_progress,
+            "start" => &self.queue.unwanted_starts,
+            _ => return,
+        };
+        flag.store(!wanted, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Lets a call started with `gated` send its first request (true), or
+    /// withdraws it (false): nothing is sent, and `done` is its only event.
+    #[napi]
+    pub fn proceed(&self, go: bool) {
+        if let Some(gate) = self.gate.lock().unwrap().take() {
+            let _ = gate.send(go);
+        }
     }
 
     /// Cancels one file (by its index in the call).
@@ -251,7 +272,8 @@ impl NativeUpload {
 }
 
 /// Starts an upload call over a call's session, with the targets resolved
-/// for its files; pull its events with `nextEvents()` until `done`.
+/// for its files; pull its events with `nextEvents()` until `done`. A
+/// `gated` call pre-validates its files and then waits for `proceed()`.
 #[napi]
 pub fn start_upload(
     files: String,
@@ -259,6 +281,7 @@ pub fn start_upload(
     options: NativeOptions,
     session: &NativeSession,
     targets: &NativeTargets,
+    gated: Option<bool>,
 ) -> napi::Result<NativeUpload> {
     let files: Vec<FileSpec> =
         serde_json::from_str(&files).map_err(|e| invalid(format!("upload files are not valid JSON: {e}")))?;
@@ -320,9 +343,19 @@ pub fn start_upload(
     let cancel = Cancel::new(files.len());
     let queue = Arc::new(EventQueue::default());
     queue.unwanted_progress.store(options.progress == Some(false), std::sync::atomic::Ordering::Relaxed);
+    queue.unwanted_starts.store(options.starts == Some(false), std::sync::atomic::Ordering::Relaxed);
     let sink = Arc::clone(&queue);
     let done_queue = Arc::clone(&queue);
     let (session, call_cancel) = (session.session(), cancel.clone());
+    let (gate, opened) = tokio::sync::oneshot::channel::<bool>();
+    let gate = match gated {
+        Some(true) => Some(gate),
+        _ => {
+            let _ = gate.send(true);
+            None
+        }
+    };
+    let gate = Mutex::new(gate);
     napi::bindgen_prelude::spawn(async move {
         // Built here, not on the JS thread: opening the journal and keying
         // thousands of files takes milliseconds JS spends on result records.
@@ -333,7 +366,7 @@ pub fn start_upload(
             Arc::new(move |event: Event| sink.push_event(event)),
             call_cancel,
         );
-        let summary = upload.run().await;
+        let summary = upload.run_when(async move { opened.await.unwrap_or(false) }).await.unwrap_or_default();
         drop(upload);
         let done = EventRecord {
             total_time: Some(summary.total_time.as_millis() as u64),
@@ -343,5 +376,5 @@ pub fn start_upload(
         };
         done_queue.push(done);
     });
-    Ok(NativeUpload { cancel, queue, feeds: Mutex::new(feeds) })
+    Ok(NativeUpload { cancel, gate, queue, feeds: Mutex::new(feeds) })
 }

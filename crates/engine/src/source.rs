@@ -170,6 +170,28 @@ impl OpenSource {
         Ok(OpenSource { inner, name: name.into(), declared, read_whole: Default::default() })
     }
 
+    /// [`OpenSource::open_async`] for a file's transfer, after pre-validation
+    /// checked it: a small file is not asked its length again, since its
+    /// single whole read (one byte more than declared, to see its end) and
+    /// [`OpenSource::check_unchanged`] find any change. On 5,000 small files
+    /// that is 5,000 fewer `statx` calls.
+    pub async fn open_prevalidated(
+        source: &Source,
+        name: &str,
+        declared: u64,
+        policy: &crate::http::RetryPolicy,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<OpenSource> {
+        match source {
+            Source::Path(path) if declared <= INLINE_MAX => {
+                let file = std::fs::File::open(path).map_err(|e| io_error(&e, path))?;
+                let inner = OpenInner::File(Arc::new(file));
+                Ok(OpenSource { inner, name: name.into(), declared, read_whole: Default::default() })
+            }
+            _ => OpenSource::open_async(source, name, declared, policy, cancel).await,
+        }
+    }
+
     /// Opens a local source and checks its length against the declared size
     /// (an origin needs [`OpenSource::open_async`]).
     pub fn open(source: &Source, name: &str, declared: u64) -> Result<OpenSource> {
@@ -227,7 +249,7 @@ impl OpenSource {
                 // The whole file is read with one byte more, to see its end.
                 let whole = start == 0 && end == self.declared;
                 let want = (end - start) as usize;
-                let mut chunk = read_exact_at(file, start, want + usize::from(whole))
+                let mut chunk = read_probing_end(file, start, want, whole)
                     .map_err(|e| fault.set(Error::new(ErrorCode::from_io(&e), e.to_string())))?;
                 if chunk.len() > want {
                     let actual = file.metadata().map_or(self.declared + 1, |m| m.len());
@@ -470,6 +492,36 @@ fn fill_at(file: &std::fs::File, offset: u64, buf: &mut [u8]) -> std::io::Result
     Ok(filled)
 }
 
+/// Reads `want` bytes at `offset`; with `probe_end`, asks for one byte more
+/// to see the file's end. A first read that returns exactly `want` of the
+/// `want + 1` asked has met the end (a regular file reads short only there),
+/// which saves a second read per small file.
+fn read_probing_end(file: &std::fs::File, offset: u64, want: usize, probe_end: bool) -> std::io::Result<Bytes> {
+    if !probe_end {
+        return read_exact_at(file, offset, want);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; want + 1];
+        let first = loop {
+            match file.read_at(&mut buf, offset) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        let filled = if first == want || first == 0 {
+            first
+        } else {
+            first + fill_at(file, offset + first as u64, &mut buf[first..])?
+        };
+        buf.truncate(filled);
+        Ok(Bytes::from(buf))
+    }
+    #[cfg(not(unix))]
+    read_exact_at(file, offset, want + 1)
+}
+
 fn read_exact_at(file: &std::fs::File, offset: u64, want: usize) -> std::io::Result<Bytes> {
     let mut buf = vec![0u8; want];
     let filled = fill_at(file, offset, &mut buf)?;
@@ -480,6 +532,28 @@ fn read_exact_at(file: &std::fs::File, offset: u64, want: usize) -> std::io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_prevalidated_small_file_that_changed_fails_when_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        std::fs::write(&path, b"hello").unwrap();
+        let policy = crate::http::RetryPolicy::new(1, std::time::Duration::ZERO, 1);
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let (activity, fault, buffers) = (Activity::default(), SourceFault::default(), BufferPool::new(1024, 1));
+        for (now, declared) in [(&b"hello!"[..], 5), (&b"hell"[..], 5)] {
+            std::fs::write(&path, now).unwrap();
+            let open = OpenSource::open_prevalidated(&Source::Path(path.clone()), "f.bin", declared, &policy, &cancel)
+                .await
+                .unwrap();
+            let err = open.body(0, declared, &activity, &fault, &buffers).err().unwrap();
+            assert!(err.message().contains("Source size mismatch"), "{}", err.message());
+        }
+        std::fs::write(&path, b"hello").unwrap();
+        let open = OpenSource::open_prevalidated(&Source::Path(path), "f.bin", 5, &policy, &cancel).await.unwrap();
+        assert!(open.body(0, 5, &activity, &fault, &buffers).is_ok());
+        assert!(open.check_unchanged().await.is_ok());
+    }
 
     #[test]
     fn open_checks_length_and_kind() {

@@ -25,7 +25,7 @@ pub(super) async fn transfer(ctx: Arc<Context>, index: usize, mut init: FileInit
     let name = ctx.target_name(index);
     let file = &ctx.files[index];
     ctx.want_source(index);
-    let open = match OpenSource::open_async(&file.source, name, file.size, &ctx.policy(), &cancel).await {
+    let open = match OpenSource::open_prevalidated(&file.source, name, file.size, &ctx.policy(), &cancel).await {
         Ok(open) => open,
         Err(error) => return ctx.fail(index, error, Some(init.mime_type)),
     };

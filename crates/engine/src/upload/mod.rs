@@ -68,12 +68,26 @@ impl Upload {
 
     /// Runs the transfer step; every file gets exactly one terminal event before it returns.
     pub async fn run(&self) -> Summary {
+        self.run_when(std::future::ready(true)).await.unwrap_or_default()
+    }
+
+    /// Pre-validates at once, then waits for `go` before the first request:
+    /// the caller's own preparation (FileSystemUpload's folders) overlaps
+    /// with opening thousands of files. `go` resolving false withdraws the
+    /// call before anything is sent: `None`, and no file events.
+    pub async fn run_when(&self, go: impl std::future::Future<Output = bool>) -> Option<Summary> {
         let ctx = &self.ctx;
-        let started = Instant::now();
         if let Err(error) = &ctx.resume {
-            return Summary { total_time: Duration::ZERO, retry_errors: Vec::new(), errors: vec![error.clone()] };
+            return Some(Summary { total_time: Duration::ZERO, retry_errors: Vec::new(), errors: vec![error.clone()] });
         }
+        let prevalidating = Instant::now();
         let checked = prevalidate::all(ctx).await;
+        let prevalidated = prevalidating.elapsed();
+        if !go.await {
+            return None;
+        }
+        // The transfer's time, with its pre-validation but not the wait.
+        let started = Instant::now().checked_sub(prevalidated).unwrap_or_else(Instant::now);
         let mut eligible = Vec::new();
         for (index, check) in checked.into_iter().enumerate() {
             if ctx.skip_journaled(index) {
@@ -95,7 +109,7 @@ impl Upload {
                         "Direct binary upload is not enabled; using the create-asset servlet".into(),
                     );
                     create_asset::all(ctx, &eligible).await;
-                    return finish(ctx, started);
+                    return Some(finish(ctx, started));
                 }
                 outcome => tasks.extend(dispatch(ctx, &first, outcome, None)),
             }
@@ -124,7 +138,7 @@ impl Upload {
         for task in tasks {
             let _ = task.await;
         }
-        finish(ctx, started)
+        Some(finish(ctx, started))
     }
 }
 

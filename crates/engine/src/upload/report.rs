@@ -27,10 +27,13 @@ impl Context {
 
     pub fn start(&self, index: usize) {
         if !self.state[index].started.swap(true, Ordering::AcqRel) {
-            self.log(
-                LogLevel::Info,
-                format!("Upload START '{}': {} bytes", self.target_name(index), self.files[index].size),
-            );
+            // Formatted only when logging: thousands of files otherwise pay for lines nobody reads.
+            if self.options.log {
+                self.log(
+                    LogLevel::Info,
+                    format!("Upload START '{}': {} bytes", self.target_name(index), self.files[index].size),
+                );
+            }
             self.emit(Event::FileStart { file: index });
         }
     }
@@ -78,10 +81,12 @@ impl Context {
 
     pub fn end(&self, index: usize, mime_type: Arc<str>) {
         if self.claim_terminal(index) {
-            self.log(
-                LogLevel::Info,
-                format!("Upload COMPLETE '{}': {} bytes", self.target_name(index), self.files[index].size),
-            );
+            if self.options.log {
+                self.log(
+                    LogLevel::Info,
+                    format!("Upload COMPLETE '{}': {} bytes", self.target_name(index), self.files[index].size),
+                );
+            }
             self.emit(Event::FileEnd { file: index, mime_type, retries: self.retries_of(index) });
         }
     }
