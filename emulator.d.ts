@@ -36,6 +36,36 @@ export interface AuthorConfig {
   jobMs?: number
 }
 
+/**
+ * Asset processing and the asset events the emulator delivers to a webhook as Adobe I/O Events does
+ * (docs/assets.md, "The emulator"): CloudEvents bodies with both digital signatures, whose public keys the
+ * emulator serves at `/prod/keys/pub-key-<id>.pem` (so a receiver's `keyBaseUrl` is the emulator's `url`).
+ */
+export interface EventsConfig {
+  /** Where events are POSTed (`http://` or `https://`); null (default): no deliveries. Setting it runs the `?challenge=` handshake. */
+  webhookUrl?: string | null
+  /** The registration's client id, sent as `recipient_client_id` / `recipientclientid`. Default `aem-emulator-events`. */
+  clientId?: string
+  /** An uploaded asset is `aem:assetState: "processing"` this long, then `processed` and `processing_completed` is emitted. Default 200; 0: at once. */
+  processingDelayMs?: number
+  /** First retry delay of a failed delivery, doubling after each retry. Default 100. */
+  retryBackoffMs?: number
+  /** Attempts per event, the first included. Default 5. */
+  maxAttempts?: number
+  /** Probability (0..1) that a delivery is sent twice (same event id). Default 0. */
+  duplicateRate?: number
+  /** Probability (0..1) that an event is held back behind the next one(s). Default 0. */
+  reorderRate?: number
+  /** Seed of the duplicate and reorder draws. Default 0. */
+  seed?: number
+  /** Sign `x-adobe-digital-signature-1` with a key its path does not serve (a key rotation): receivers must use signature 2. Default false. */
+  invalidSignature1?: boolean
+  /** One delivery attempt's limit, connecting included. Default 10000 (I/O Events' 10 s). */
+  deliveryTimeoutMs?: number
+  /** Events waiting for delivery beyond this are dropped and counted. Default 100000. */
+  queueLimit?: number
+}
+
 export interface EmulatorConfig {
   host?: string
   port?: number
@@ -72,6 +102,7 @@ export interface EmulatorConfig {
   /** Every Author API delete answers 202 and a job that ends after this many ms (null: only referenced assets). */
   asyncDelete?: number | null
   author?: AuthorConfig
+  events?: EventsConfig
   secret?: string
 }
 
@@ -84,6 +115,8 @@ export interface EmulatorAsset {
   etag: string
   versions: Array<{ label: string | null; comment: string | null; size: number; sha256: string | null; created: number }>
   metadata: Record<string, unknown>
+  /** `aem:assetState`: `processing` for `events.processingDelayMs` after the binary landed, then `processed`. */
+  assetState: 'processing' | 'processed'
   created: number
   modified: number
 }

@@ -150,6 +150,13 @@ impl Context {
         Arc::clone(&self.config.read().unwrap())
     }
 
+    /// When an asset landing now ends its processing (`events.processingDelayMs`);
+    /// `None`: processed at once.
+    pub fn processed_at(&self) -> Option<std::time::Instant> {
+        let delay = self.config().events.processing_delay_ms;
+        (delay > 0).then(|| std::time::Instant::now() + std::time::Duration::from_millis(delay))
+    }
+
     /// Records a violation; in `fail` mode returns the refusal to send.
     pub fn violation(&self, kind: ViolationKind, method: &str, path: &str, detail: impl Into<String>) -> Check {
         let detail = detail.into();

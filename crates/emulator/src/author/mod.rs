@@ -122,7 +122,7 @@ pub fn document(path: &str, asset: &Asset, repository_id: &str) -> Value {
             "repo:modifyDate": rfc3339(asset.modified),
             "repo:repositoryId": repository_id,
             "repo:etag": asset.etag,
-            "aem:assetState": "processed",
+            "aem:assetState": asset.state(Instant::now()),
         },
     })
 }

@@ -134,7 +134,7 @@ fn answer(ctx: &Arc<Context>, req: &Request, folder: &str, fields: Vec<(String, 
         Err(e) => return http::text(500, format!("Could not store the binary: {e}")).into(),
     };
     let mime_type = field(&fields, "mimeType").map(String::from).unwrap_or(upload.mime_type);
-    let asset = dam.store_asset(&asset_path, binary, mime_type, conflict);
+    let asset = dam.store_asset(&asset_path, binary, mime_type, conflict, ctx.processed_at());
     let answer = json!({"path": asset_path, "assetId": asset.asset_id, "etag": asset.etag});
     dam.completed.insert(token.to_string(), CompletedUpload { fields, answer: answer.clone() });
     drop(dam);

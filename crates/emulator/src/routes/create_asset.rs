@@ -175,7 +175,7 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
         .or_else(|| mime_guess::from_path(&asset_path).first_raw().map(String::from))
         .unwrap_or_else(|| "application/octet-stream".into());
     let existed = dam.assets.contains_key(&asset_path);
-    dam.store_asset(&asset_path, binary, mime_type, None);
+    dam.store_asset(&asset_path, binary, mime_type, None, ctx.processed_at());
     drop(dam);
     ctx.after_change();
     let status = if existed { 200 } else { 201 };
