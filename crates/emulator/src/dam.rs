@@ -183,18 +183,24 @@ impl Dam {
         &self.assets[path]
     }
 
-    /// Removes an asset, or a folder with everything below it. Returns whether anything existed.
-    pub fn delete(&mut self, path: &str) -> bool {
-        if self.assets.remove(path).is_some() {
-            return true;
+    /// Removes an asset, or a folder with everything below it: the assets
+    /// removed (by path), or `None` when nothing was there.
+    pub fn remove_tree(&mut self, path: &str) -> Option<Vec<(String, Asset)>> {
+        if let Some(asset) = self.assets.remove(path) {
+            return Some(vec![(path.to_string(), asset)]);
         }
         if !self.folders.contains_key(path) {
-            return false;
+            return None;
         }
         let prefix = format!("{path}/");
         self.folders.retain(|p, _| p != path && !p.starts_with(&prefix));
-        self.assets.retain(|p, _| !p.starts_with(&prefix));
-        true
+        let below: Vec<String> = self
+            .assets
+            .range(prefix.clone()..)
+            .map(|(p, _)| p.clone())
+            .take_while(|p| p.starts_with(&prefix))
+            .collect();
+        Some(below.into_iter().filter_map(|p| self.assets.remove(&p).map(|a| (p, a))).collect())
     }
 
     /// The repository as `/_emulator/state` shows it.
@@ -346,9 +352,10 @@ mod tests {
         }
         dam.store_asset("/content/dam/a/b/c.jpg", binary(1), "x".into(), None, None);
         dam.store_asset("/content/dam/ab/c.jpg", binary(1), "x".into(), None, None);
-        assert!(dam.delete("/content/dam/a"));
+        let removed = dam.remove_tree("/content/dam/a").unwrap();
+        assert_eq!(removed.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), vec!["/content/dam/a/b/c.jpg"]);
         assert_eq!(dam.folders.keys().collect::<Vec<_>>(), vec!["/content/dam/ab"]);
         assert_eq!(dam.assets.len(), 1);
-        assert!(!dam.delete("/content/dam/a"));
+        assert!(dam.remove_tree("/content/dam/a").is_none());
     }
 }
