@@ -136,6 +136,61 @@ export interface EmulatorState {
   jobs: Array<{ jobId: string; assetId: string; path: string; state: 'PROCESSING' | 'COMPLETED' }>
   storage: string
   ims: ImsState
+  events: EventsState
+}
+
+/** Where the webhook registration stands: `pending` while the `?challenge=` handshake runs (events wait). */
+export type RegistrationStatus = 'none' | 'pending' | 'active' | 'disabled'
+
+/** One delivery attempt. */
+export interface EventDeliveryAttempt {
+  eventId: string
+  type: 'aem.assets.asset.processing_completed' | 'aem.assets.asset.metadata_updated' | 'aem.assets.asset.deleted'
+  assetId: string
+  path: string
+  /** `x-adobe-retry-count` (0: a first attempt, sent without it). */
+  retryCount: number
+  /** A second sending of an event already acknowledged (`duplicateRate`). */
+  duplicate: boolean
+  /** The receiver's status; 0 when there was none (refused, reset, timed out), with `error`. */
+  status: number
+  error?: string
+}
+
+/** The emulator's asset events (`state().events`, `GET /_emulator/events`). */
+export interface EventsState {
+  registration: {
+    webhookUrl: string | null
+    status: RegistrationStatus
+    /** Challenge requests sent for this registration. */
+    challenges: number
+    /** Why the last handshake attempt failed. */
+    error: string | null
+  }
+  /** The two key paths deliveries name (`/prod/keys/pub-key-<id>.pem`), served on `url`. */
+  keys: [string, string]
+  /** Events made for a registered webhook. */
+  published: number
+  /** Events a receiver acknowledged with a 2xx. */
+  delivered: number
+  /** POSTs sent: first attempts, retries and duplicates. */
+  attempts: number
+  /** Attempts that carried `x-adobe-retry-count`. */
+  retries: number
+  /** Events given up: `maxAttempts` exhausted, or a status that is not retried (not 429 or 5xx but 505). */
+  failed: number
+  /** Events never sent: no active registration, or more than `queueLimit` outstanding. */
+  dropped: number
+  duplicatesSent: number
+  /** Events held back behind later ones. */
+  reordered: number
+  /** Work not settled: assets processing, events queued or being delivered, a handshake. */
+  pending: number
+  /** Assets still processing (with a webhook registered). */
+  processing: number
+  idle: boolean
+  /** The last 10,000 attempts. */
+  deliveries: EventDeliveryAttempt[]
 }
 
 /** Registered IMS clients and token counters: never a secret, key or token. */
@@ -241,6 +296,11 @@ export declare class Emulator {
   registerCredentials(document: ServiceCredentials | ServiceCredentials['integration'] | OAuthClient): string
   /** Revokes the access tokens of one client (or all): AEM answers 401 to them. Returns how many were live. */
   revokeTokens(clientId?: string): number
+  /**
+   * Resolves once no asset event is pending (every uploaded asset processed, every event delivered, given up or
+   * dropped, the handshake done), with `state().events` at that moment.
+   */
+  eventsIdle(): Promise<EventsState>
   stop(): Promise<void>
 }
 
