@@ -570,3 +570,28 @@ async fn a_folder_delete_reports_each_asset_and_the_control_route_waits_for_idle
     assert_eq!(state["published"], 4);
     emulator.stop().await;
 }
+
+#[tokio::test]
+async fn events_beyond_the_queue_limit_are_dropped_and_counted() {
+    // A receiver that keeps failing, and a backoff that keeps its events waiting.
+    let hook = receiver(|_, _| (503, String::new())).await;
+    let config =
+        events_config(&hook.url, json!({"queueLimit": 3, "processingDelayMs": 0, "retryBackoffMs": 3_600_000}));
+    let emulator = start(config).await;
+    let client = reqwest::Client::new();
+    // The handshake first, so that every event below is handed to a delivery.
+    while emulator.state()["events"]["registration"]["status"] != "active" {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    for i in 0..6 {
+        upload(&client, &emulator, &format!("q{i}.jpg"), b"bytes").await;
+    }
+    assert_eq!(emulator.state()["assets"].as_array().unwrap().len(), 6);
+    let state = emulator.state()["events"].clone();
+    assert_eq!((state["published"].as_u64(), state["dropped"].as_u64()), (Some(3), Some(3)), "{state}");
+    assert_eq!(state["idle"], false);
+    // Stopping ends the waiting deliveries.
+    emulator.stop().await;
+    emulator.events_idle().await;
+}

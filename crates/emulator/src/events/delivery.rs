@@ -137,8 +137,14 @@ async fn deliver(
     let keys = Arc::clone(ctx.events.keys());
     let body = delivery.event.body.clone();
     let invalid_first = config.invalid_signature1;
-    // RSA signing takes a millisecond or two: off the async threads.
-    let Ok(signatures) = tokio::task::spawn_blocking(move || keys.sign(&body, invalid_first)).await else {
+    // RSA signing takes a millisecond or two: off the async threads, and no
+    // more at once than attempts in flight (a burst of events must not
+    // start hundreds of blocking threads).
+    let signed = {
+        let _permit = permits.acquire().await.expect("never closed");
+        tokio::task::spawn_blocking(move || keys.sign(&body, invalid_first)).await
+    };
+    let Ok(signatures) = signed else {
         ctx.events.record(|s| s.failed += 1);
         ctx.events.event_settled();
         return;
