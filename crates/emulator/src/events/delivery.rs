@@ -21,7 +21,7 @@ use crate::context::Context;
 
 /// HTTP attempts in flight at once; waits between retries take none.
 const CONCURRENT_ATTEMPTS: usize = 8;
-/// A held-back event goes out after this long with no newer event to pass it.
+/// A held-back event goes out after this long at most, passed or not.
 const HOLD_LIMIT: Duration = Duration::from_millis(50);
 
 /// One event on its way to one webhook.
@@ -35,6 +35,8 @@ struct Held {
     delivery: Delivery,
     /// Events still to pass it.
     behind: u32,
+    /// When it goes out anyway.
+    until: tokio::time::Instant,
 }
 
 pub(super) async fn run(
@@ -58,8 +60,11 @@ pub(super) async fn run(
                 Some(command) => command,
                 None => break,
             },
-            _ = tokio::time::sleep(HOLD_LIMIT), if !held.is_empty() => {
-                held.drain(..).for_each(|h| send(h.delivery));
+            _ = tokio::time::sleep_until(held.first().map_or_else(tokio::time::Instant::now, |h| h.until)), if !held.is_empty() => {
+                let now = tokio::time::Instant::now();
+                let (due, waiting): (Vec<Held>, Vec<Held>) = held.into_iter().partition(|h| h.until <= now);
+                held = waiting;
+                due.into_iter().for_each(|h| send(h.delivery));
                 continue;
             }
             _ = stopped.wait_for(|stopped| *stopped) => break,
@@ -67,11 +72,14 @@ pub(super) async fn run(
         match command {
             Command::Register(None) => ctx.events.settle(1),
             Command::Register(Some(url)) => {
-                tokio::select! {
-                    _ = handshake(&ctx, &client, &url) => {}
-                    _ = stopped.wait_for(|stopped| *stopped) => break,
-                }
+                let interrupted = tokio::select! {
+                    _ = handshake(&ctx, &client, &url) => false,
+                    _ = stopped.wait_for(|stopped| *stopped) => true,
+                };
                 ctx.events.settle(1);
+                if interrupted {
+                    break;
+                }
             }
             Command::Publish(event) => {
                 let registration = ctx.events.registration();
@@ -90,7 +98,8 @@ pub(super) async fn run(
                 };
                 if config.reorder_rate > 0.0 && draw("reorder") < config.reorder_rate {
                     ctx.events.record(|s| s.reordered += 1);
-                    held.push(Held { delivery, behind: 1 + u32::from(draw("behind") < 0.5) });
+                    let behind = 1 + u32::from(draw("behind") < 0.5);
+                    held.push(Held { delivery, behind, until: tokio::time::Instant::now() + HOLD_LIMIT });
                     continue;
                 }
                 send(delivery);
