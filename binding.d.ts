@@ -87,6 +87,11 @@ export declare class NativeEmulator {
   registerCredentials(documentJson: string): string
   /** Revokes the IMS tokens of one client, or of all; returns how many were live. */
   revokeTokens(clientId?: string | undefined | null): number
+  /**
+   * Resolves once no asset event is pending (every uploaded asset
+   * processed, every event delivered, given up or dropped).
+   */
+  eventsIdle(): Promise<void>
   stop(): Promise<void>
 }
 

@@ -36,6 +36,36 @@ export interface AuthorConfig {
   jobMs?: number
 }
 
+/**
+ * Asset processing and the asset events the emulator delivers to a webhook as Adobe I/O Events does
+ * (docs/assets.md, "The emulator"): CloudEvents bodies with both digital signatures, whose public keys the
+ * emulator serves at `/prod/keys/pub-key-<id>.pem` (so a receiver's `keyBaseUrl` is the emulator's `url`).
+ */
+export interface EventsConfig {
+  /** Where events are POSTed (`http://` or `https://`); null (default): no deliveries. Setting it runs the `?challenge=` handshake. */
+  webhookUrl?: string | null
+  /** The registration's client id, sent as `recipient_client_id` / `recipientclientid`. Default `aem-emulator-events`. */
+  clientId?: string
+  /** An uploaded asset is `aem:assetState: "processing"` this long, then `processed` and `processing_completed` is emitted. Default 200; 0: at once. */
+  processingDelayMs?: number
+  /** First retry delay of a failed delivery, doubling after each retry. Default 100. */
+  retryBackoffMs?: number
+  /** Attempts per event, the first included. Default 5. */
+  maxAttempts?: number
+  /** Probability (0..1) that a delivery is sent twice (same event id). Default 0. */
+  duplicateRate?: number
+  /** Probability (0..1) that an event is held back behind the next one(s). Default 0. */
+  reorderRate?: number
+  /** Seed of the duplicate and reorder draws. Default 0. */
+  seed?: number
+  /** Sign `x-adobe-digital-signature-1` with a key its path does not serve (a key rotation): receivers must use signature 2. Default false. */
+  invalidSignature1?: boolean
+  /** One delivery attempt's limit, connecting included. Default 10000 (I/O Events' 10 s). */
+  deliveryTimeoutMs?: number
+  /** Events waiting for delivery beyond this are dropped and counted. Default 100000. */
+  queueLimit?: number
+}
+
 export interface EmulatorConfig {
   host?: string
   port?: number
@@ -72,6 +102,7 @@ export interface EmulatorConfig {
   /** Every Author API delete answers 202 and a job that ends after this many ms (null: only referenced assets). */
   asyncDelete?: number | null
   author?: AuthorConfig
+  events?: EventsConfig
   secret?: string
 }
 
@@ -84,6 +115,8 @@ export interface EmulatorAsset {
   etag: string
   versions: Array<{ label: string | null; comment: string | null; size: number; sha256: string | null; created: number }>
   metadata: Record<string, unknown>
+  /** `aem:assetState`: `processing` for `events.processingDelayMs` after the binary landed, then `processed`. */
+  assetState: 'processing' | 'processed'
   created: number
   modified: number
 }
@@ -103,6 +136,61 @@ export interface EmulatorState {
   jobs: Array<{ jobId: string; assetId: string; path: string; state: 'PROCESSING' | 'COMPLETED' }>
   storage: string
   ims: ImsState
+  events: EventsState
+}
+
+/** Where the webhook registration stands: `pending` while the `?challenge=` handshake runs (events wait). */
+export type RegistrationStatus = 'none' | 'pending' | 'active' | 'disabled'
+
+/** One delivery attempt. */
+export interface EventDeliveryAttempt {
+  eventId: string
+  type: 'aem.assets.asset.processing_completed' | 'aem.assets.asset.metadata_updated' | 'aem.assets.asset.deleted'
+  assetId: string
+  path: string
+  /** `x-adobe-retry-count` (0: a first attempt, sent without it). */
+  retryCount: number
+  /** A second sending of an event already acknowledged (`duplicateRate`). */
+  duplicate: boolean
+  /** The receiver's status; 0 when there was none (refused, reset, timed out), with `error`. */
+  status: number
+  error?: string
+}
+
+/** The emulator's asset events (`state().events`, `GET /_emulator/events`). */
+export interface EventsState {
+  registration: {
+    webhookUrl: string | null
+    status: RegistrationStatus
+    /** Challenge requests sent for this registration. */
+    challenges: number
+    /** Why the last handshake attempt failed. */
+    error: string | null
+  }
+  /** The two key paths deliveries name (`/prod/keys/pub-key-<id>.pem`), served on `url`. */
+  keys: [string, string]
+  /** Events made for a registered webhook. */
+  published: number
+  /** Events a receiver acknowledged with a 2xx. */
+  delivered: number
+  /** POSTs sent: first attempts, retries and duplicates. */
+  attempts: number
+  /** Attempts that carried `x-adobe-retry-count`. */
+  retries: number
+  /** Events given up: `maxAttempts` exhausted, or a status that is not retried (not 429 or 5xx but 505). */
+  failed: number
+  /** Events never sent: no active registration, or more than `queueLimit` outstanding. */
+  dropped: number
+  duplicatesSent: number
+  /** Events held back behind later ones. */
+  reordered: number
+  /** Work not settled: assets processing, events queued or being delivered, a handshake. */
+  pending: number
+  /** Assets still processing (with a webhook registered). */
+  processing: number
+  idle: boolean
+  /** The last 10,000 attempts. */
+  deliveries: EventDeliveryAttempt[]
 }
 
 /** Registered IMS clients and token counters: never a secret, key or token. */
@@ -208,6 +296,11 @@ export declare class Emulator {
   registerCredentials(document: ServiceCredentials | ServiceCredentials['integration'] | OAuthClient): string
   /** Revokes the access tokens of one client (or all): AEM answers 401 to them. Returns how many were live. */
   revokeTokens(clientId?: string): number
+  /**
+   * Resolves once no asset event is pending (every uploaded asset processed, every event delivered, given up or
+   * dropped, the handshake done), with `state().events` at that moment.
+   */
+  eventsIdle(): Promise<EventsState>
   stop(): Promise<void>
 }
 

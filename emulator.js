@@ -116,6 +116,17 @@ class Emulator {
     return this.#native.revokeTokens(clientId);
   }
 
+  /**
+   * Resolves once no asset event is pending — every uploaded asset processed,
+   * every event delivered, given up or dropped, the webhook's handshake done —
+   * with `state().events` at that moment.
+   * @returns {Promise<object>}
+   */
+  async eventsIdle() {
+    await this.#native.eventsIdle();
+    return this.state().events;
+  }
+
   #call(method, arg) {
     try {
       return this.#native[method](arg);

@@ -18,7 +18,8 @@ const { clientCredentials } = require('./helpers/ims');
 
 const TOKEN = 'emulator-token-7d1c';
 const KEY = 'client-1';
-const env = useEmulator({ auth: { bearer: [TOKEN] }, author: { apiKeys: [KEY] } });
+// Assets are processed as they land (events-emulator.test.js covers the processing window).
+const env = useEmulator({ auth: { bearer: [TOKEN] }, author: { apiKeys: [KEY] }, events: { processingDelayMs: 0 } });
 
 beforeEach(() => {
   env.emulator.reset();

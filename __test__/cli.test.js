@@ -55,10 +55,12 @@ test('SIGINT stops it too; --storage, --config and flags combine', async () => {
   const dir = tempDir();
   const configFile = path.join(dir, 'emulator.json');
   fs.writeFileSync(configFile, JSON.stringify({ minPartSize: 4096, strict: 'fail', auth: { basic: { u: 'p' } } }));
-  const { child, ready, exited } = run(['emulator', '--port', '0', '--storage', 'digest', '--config', configFile, '--strict', 'record', '--seed', '5']);
+  const { child, ready, exited } = run(['emulator', '--port', '0', '--storage', 'digest', '--config', configFile, '--strict', 'record', '--seed', '5',
+    '--webhook-url', 'http://127.0.0.1:9/hook', '--webhook-client-id', 'cli-client']);
   const line = await ready;
   const config = (await request('GET', `${line.url}/_emulator/config`)).json();
   expect(config).toMatchObject({ storage: 'digest', minPartSize: 4096, strict: 'record', faults: { seed: 5 }, auth: { basic: { u: 'p' } } });
+  expect(config.events).toMatchObject({ webhookUrl: 'http://127.0.0.1:9/hook', clientId: 'cli-client', processingDelayMs: 200 });
   child.kill('SIGINT');
   expect((await exited).code).toBe(0);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -131,6 +133,7 @@ test.each([
   [['emulator', '--config', '/nonexistent/x.json'], /cannot read --config/],
   [['emulator', '--bogus'], /Unknown option '--bogus'/],
   [['emulator', '--token-lifetime', '0'], /--token-lifetime must be a whole number of seconds/],
+  [['emulator', '--webhook-url', 'localhost:8080/hook'], /--webhook-url must be an http:\/\/ or https:\/\/ URL/],
   [['frobnicate'], /unknown command 'frobnicate'/],
 ])('bad usage %j exits 2 with a clear message', async (args, message) => {
   const result = await run(args).exited;

@@ -34,6 +34,10 @@ Options:
                       (mode 600, imsEndpoint pointing here) before the ready line
   --oauth-client FILE same for an OAuth server-to-server client
   --token-lifetime N  lifetime in seconds of the IMS tokens it issues (default 86400)
+  --webhook-url URL   deliver asset events to URL as Adobe I/O Events does
+                      (signed with keys served here: keyBaseUrl = this URL)
+  --webhook-client-id ID
+                      the events' recipient client id (default aem-emulator-events)
   -h, --help          show this help
 `;
 const USAGE = EMULATOR_USAGE;
@@ -65,6 +69,8 @@ function emulatorConfig(args) {
       'service-credentials': { type: 'string' },
       'oauth-client': { type: 'string' },
       'token-lifetime': { type: 'string' },
+      'webhook-url': { type: 'string' },
+      'webhook-client-id': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -117,6 +123,17 @@ function emulatorConfig(args) {
     }
   }
   if (Object.keys(ims).length > 0) config.ims = ims;
+  if (values['webhook-url'] !== undefined || values['webhook-client-id'] !== undefined) {
+    const events = { ...(config.events || {}) };
+    if (values['webhook-url'] !== undefined) {
+      if (!/^https?:\/\/[^/]/.test(values['webhook-url'])) {
+        throw new UsageError(`--webhook-url must be an http:// or https:// URL, got '${values['webhook-url']}'`);
+      }
+      events.webhookUrl = values['webhook-url'];
+    }
+    if (values['webhook-client-id'] !== undefined) events.clientId = values['webhook-client-id'];
+    config.events = events;
+  }
   // Not configuration: carried past startEmulator() without reaching it.
   Object.defineProperty(config, MINT, { value: mint, enumerable: false });
   return config;

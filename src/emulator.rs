@@ -90,6 +90,15 @@ impl NativeEmulator {
         self.inner.revoke_tokens(client_id.as_deref()) as u32
     }
 
+    /// Resolves once no asset event is pending (every uploaded asset
+    /// processed, every event delivered, given up or dropped).
+    #[napi]
+    pub async fn events_idle(&self) -> Result<()> {
+        let inner = Arc::clone(&self.inner);
+        inner.events_idle().await;
+        Ok(())
+    }
+
     #[napi]
     pub async fn stop(&self) -> Result<()> {
         let inner = Arc::clone(&self.inner);

@@ -8,7 +8,7 @@ import {
   UploadResult,
   FileErrorEvent,
 } from '../..'
-import { startEmulator, EmulatorState, ServiceCredentials, OAuthClient } from '../../emulator'
+import { startEmulator, EmulatorState, EventsState, ServiceCredentials, OAuthClient } from '../../emulator'
 import {
   parseAssetEvent,
   verifyEventSignature,
@@ -55,6 +55,13 @@ async function demo(): Promise<void> {
   emulator.configure({ faults: { routes: { author: { status503: 0.1 } } } })
   const jobs: string[] = state.jobs.map((job) => `${job.jobId} ${job.state}`)
   void jobs
+  // Asset events delivered to a webhook, and a wait for them to settle.
+  emulator.configure({ events: { webhookUrl: 'http://127.0.0.1:8080/hook', clientId: 'c', processingDelayMs: 0, duplicateRate: 0.1, invalidSignature1: true } })
+  emulator.configure({ events: { webhookUrl: null } })
+  const events: EventsState = await emulator.eventsIdle()
+  const retried: number[] = events.deliveries.filter((d) => d.retryCount > 0).map((d) => d.status)
+  const processing: 'processing' | 'processed' | undefined = state.assets[0]?.assetState
+  void [retried, processing, events.registration.status === 'active', events.keys[0], state.events.duplicatesSent]
   await emulator.stop()
 }
 

@@ -52,6 +52,8 @@ pub struct Config {
     pub async_delete: Option<u64>,
     /// The Assets Author API routes (`/adobe/assets/…`).
     pub author: AuthorConfig,
+    /// Asset processing and the asset events delivered as I/O Events webhooks.
+    pub events: EventsConfig,
     /// HMAC key for URLs and tokens; random when absent.
     #[serde(skip_serializing)]
     pub secret: Option<String>,
@@ -85,6 +87,7 @@ impl Default for Config {
             request_log_limit: 10_000,
             async_delete: None,
             author: AuthorConfig::default(),
+            events: EventsConfig::default(),
             secret: None,
         }
     }
@@ -155,6 +158,7 @@ impl Config {
         if ![404, 500].contains(&self.parent_missing_status) {
             return Err("parentMissingStatus must be 404 or 500".into());
         }
+        self.events.validate()?;
         for (route, faults) in &self.faults.routes {
             if !FaultRoute::ALL.iter().any(|r| r.as_str() == route) && route != "*" {
                 return Err(format!("unknown fault route '{route}'"));
@@ -386,6 +390,87 @@ impl Default for AuthorConfig {
     }
 }
 
+/// Asset processing and the asset events the emulator delivers to a webhook
+/// as Adobe I/O Events does (docs/assets.md, "The emulator"): CloudEvents
+/// bodies signed twice, retried with backoff, with seeded duplicates and
+/// reordering.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Where events go (`http://` or `https://`); `null`: no deliveries.
+    /// Setting it (at start or by a patch) registers the webhook: the
+    /// `?challenge=` handshake runs first.
+    pub webhook_url: Option<String>,
+    /// The registration's client id, written into every event as
+    /// `recipient_client_id` and `recipientclientid`.
+    pub client_id: String,
+    /// How long an uploaded asset stays `aem:assetState: "processing"` before
+    /// it is `processed` and `processing_completed` is emitted; 0: at once.
+    pub processing_delay_ms: u64,
+    /// Delay before the first retry of a failed delivery; doubles after each.
+    pub retry_backoff_ms: u64,
+    /// Attempts per event, the first included, before it is given up.
+    pub max_attempts: u32,
+    /// Probability that a delivery is sent twice (same event id).
+    pub duplicate_rate: f64,
+    /// Probability that an event is held back behind the next one(s).
+    pub reorder_rate: f64,
+    /// Seed of the duplicate and reorder draws.
+    pub seed: u64,
+    /// Sign `x-adobe-digital-signature-1` with a key other than the one its
+    /// path serves, as during a key rotation: receivers must fall back to signature 2.
+    pub invalid_signature1: bool,
+    /// One attempt's limit, connection included (I/O Events: 10 s).
+    pub delivery_timeout_ms: u64,
+    /// Events waiting for delivery beyond this many are dropped (and counted),
+    /// so a dead receiver never holds memory or slows uploads.
+    pub queue_limit: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            webhook_url: None,
+            client_id: "aem-emulator-events".into(),
+            processing_delay_ms: 200,
+            retry_backoff_ms: 100,
+            max_attempts: 5,
+            duplicate_rate: 0.0,
+            reorder_rate: 0.0,
+            seed: 0,
+            invalid_signature1: false,
+            delivery_timeout_ms: 10_000,
+            queue_limit: 100_000,
+        }
+    }
+}
+
+impl EventsConfig {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(url) = &self.webhook_url {
+            let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+                return Err(format!("events.webhookUrl must be an http:// or https:// URL, not {url:?}"));
+            }
+        }
+        if self.client_id.is_empty() {
+            return Err("events.clientId must not be empty".into());
+        }
+        if self.max_attempts < 1 {
+            return Err("events.maxAttempts must be at least 1".into());
+        }
+        for (name, rate) in [("duplicateRate", self.duplicate_rate), ("reorderRate", self.reorder_rate)] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("events.{name} must be a rate between 0 and 1"));
+            }
+        }
+        if self.delivery_timeout_ms < 1 {
+            return Err("events.deliveryTimeoutMs must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 /// Seeded fault injection. A decision is a function of (seed, route, stable
 /// request key, attempt number), so reruns see the same faults.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -544,6 +629,10 @@ mod tests {
         assert!(Config::from_json(json!({"faults": {"routes": {"part": {"status503": 2}}}})).is_err());
         assert!(Config::from_json(json!({"faults": {"routes": {"blob": {}}}})).is_err());
         assert!(Config::from_json(json!({"directBinary": "maybe"})).is_err());
+        assert!(Config::from_json(json!({"events": {"webhookUrl": "ftp://x"}})).is_err());
+        assert!(Config::from_json(json!({"events": {"duplicateRate": 1.5}})).is_err());
+        assert!(Config::from_json(json!({"events": {"maxAttempts": 0}})).is_err());
+        assert!(Config::from_json(json!({"events": {"webhookURL": "http://x"}})).is_err());
     }
 
     #[test]
@@ -555,6 +644,11 @@ mod tests {
         assert_eq!(patched.secret.as_deref(), Some("s"));
         let cleared = patched.patched(&json!({"faults": {"routes": null}})).unwrap();
         assert!(cleared.faults.routes.is_empty());
+        let hooked = cleared.patched(&json!({"events": {"webhookUrl": "http://127.0.0.1:9/hook"}})).unwrap();
+        assert_eq!(hooked.events.webhook_url.as_deref(), Some("http://127.0.0.1:9/hook"));
+        assert_eq!(hooked.events.processing_delay_ms, 200);
+        let unhooked = hooked.patched(&json!({"events": {"webhookUrl": null}})).unwrap();
+        assert_eq!(unhooked.events.webhook_url, None);
     }
 
     #[test]

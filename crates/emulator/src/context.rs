@@ -135,6 +135,8 @@ pub struct Context {
     pub storage: Arc<Storage>,
     pub attempts: AttemptCounter,
     pub ims: Ims,
+    /// Asset events and their webhook deliveries.
+    pub events: crate::events::Events,
     /// Origins as clients reach them, e.g. `http://127.0.0.1:4502`.
     pub url: String,
     pub blob_url: String,
@@ -148,6 +150,18 @@ pub type Check = Result<(), Response>;
 impl Context {
     pub fn config(&self) -> Arc<Config> {
         Arc::clone(&self.config.read().unwrap())
+    }
+
+    /// `repo:repositoryId`: the author host, as clients reach it.
+    pub fn repository_id(&self) -> &str {
+        self.url.split("://").nth(1).unwrap_or(&self.url)
+    }
+
+    /// When an asset landing now ends its processing (`events.processingDelayMs`);
+    /// `None`: processed at once.
+    pub fn processed_at(&self) -> Option<std::time::Instant> {
+        let delay = self.config().events.processing_delay_ms;
+        (delay > 0).then(|| std::time::Instant::now() + std::time::Duration::from_millis(delay))
     }
 
     /// Records a violation; in `fail` mode returns the refusal to send.
@@ -238,6 +252,7 @@ impl Context {
         state["storage"] = Value::String(self.storage.mode().name());
         drop(journal);
         state["ims"] = self.ims.state();
+        state["events"] = self.events.state();
         state
     }
 
@@ -273,6 +288,7 @@ impl Context {
         *self.journal.lock().unwrap() = Journal::default();
         self.attempts.clear();
         self.ims.reset_counters();
+        self.events.reset();
     }
 
     /// Registers a credentials document with IMS (see [`ims::credentials::parse`]).
@@ -315,6 +331,12 @@ impl Context {
             }
         }
         *config = Arc::clone(&patched);
+        drop(config);
+        // Naming the webhook (even the same one) registers it again, as an
+        // edit in the Developer Console does: the handshake runs first.
+        if patch.pointer("/events/webhookUrl").is_some() {
+            self.events.register(patched.events.webhook_url.clone());
+        }
         Ok(patched)
     }
 }

@@ -25,6 +25,19 @@ pub struct Asset {
     pub metadata: serde_json::Map<String, Value>,
     pub created: SystemTime,
     pub modified: SystemTime,
+    /// Until when AEM's asset processing runs on the latest binary
+    /// (`aem:assetState: "processing"`); `None`: processed.
+    pub processing_until: Option<Instant>,
+}
+
+impl Asset {
+    /// `aem:assetState` at `now`: `processing`, then `processed`.
+    pub fn state(&self, now: Instant) -> &'static str {
+        match self.processing_until {
+            Some(until) if now < until => "processing",
+            _ => "processed",
+        }
+    }
 }
 
 /// A previous binary kept by `createVersion`.
@@ -117,8 +130,16 @@ impl Dam {
     }
 
     /// Stores a finished binary at `path`, honouring a conflict policy for an
-    /// existing asset. Returns the asset.
-    pub fn store_asset(&mut self, path: &str, binary: Binary, mime_type: String, conflict: Option<Conflict>) -> &Asset {
+    /// existing asset; the asset is processing until `processed_at` (`None`:
+    /// processed at once). Returns the asset.
+    pub fn store_asset(
+        &mut self,
+        path: &str,
+        binary: Binary,
+        mime_type: String,
+        conflict: Option<Conflict>,
+        processed_at: Option<Instant>,
+    ) -> &Asset {
         let now = SystemTime::now();
         match (self.assets.get_mut(path), conflict) {
             (Some(asset), Some(Conflict::NewVersion { label, comment })) => {
@@ -133,12 +154,14 @@ impl Dam {
                 asset.mime_type = mime_type;
                 asset.etag = new_etag();
                 asset.modified = now;
+                asset.processing_until = processed_at;
             }
             (Some(asset), Some(Conflict::Overwrite)) | (Some(asset), None) => {
                 asset.binary = binary;
                 asset.mime_type = mime_type;
                 asset.etag = new_etag();
                 asset.modified = now;
+                asset.processing_until = processed_at;
             }
             (_, _) => {
                 self.assets.insert(
@@ -152,6 +175,7 @@ impl Dam {
                         metadata: serde_json::Map::new(),
                         created: now,
                         modified: now,
+                        processing_until: processed_at,
                     },
                 );
             }
@@ -159,22 +183,29 @@ impl Dam {
         &self.assets[path]
     }
 
-    /// Removes an asset, or a folder with everything below it. Returns whether anything existed.
-    pub fn delete(&mut self, path: &str) -> bool {
-        if self.assets.remove(path).is_some() {
-            return true;
+    /// Removes an asset, or a folder with everything below it: the assets
+    /// removed (by path), or `None` when nothing was there.
+    pub fn remove_tree(&mut self, path: &str) -> Option<Vec<(String, Asset)>> {
+        if let Some(asset) = self.assets.remove(path) {
+            return Some(vec![(path.to_string(), asset)]);
         }
         if !self.folders.contains_key(path) {
-            return false;
+            return None;
         }
         let prefix = format!("{path}/");
         self.folders.retain(|p, _| p != path && !p.starts_with(&prefix));
-        self.assets.retain(|p, _| !p.starts_with(&prefix));
-        true
+        let below: Vec<String> = self
+            .assets
+            .range(prefix.clone()..)
+            .map(|(p, _)| p.clone())
+            .take_while(|p| p.starts_with(&prefix))
+            .collect();
+        Some(below.into_iter().filter_map(|p| self.assets.remove(&p).map(|a| (p, a))).collect())
     }
 
     /// The repository as `/_emulator/state` shows it.
     pub fn state(&self) -> Value {
+        let now = Instant::now();
         let folders: Vec<Value> =
             self.folders.iter().map(|(path, f)| json!({"path": path, "title": f.title})).collect();
         let assets: Vec<Value> = self
@@ -193,6 +224,7 @@ impl Dam {
                         "sha256": v.sha256, "created": millis(v.created),
                     })).collect::<Vec<_>>(),
                     "metadata": a.metadata,
+                    "assetState": a.state(now),
                     "created": millis(a.created),
                     "modified": millis(a.modified),
                 })
@@ -266,6 +298,8 @@ impl Dam {
                 metadata: entry["metadata"].as_object().cloned().unwrap_or_default(),
                 created: time(entry, "created"),
                 modified: time(entry, "modified"),
+                // What was kept across a restart was processed before it.
+                processing_until: None,
             };
             dam.assets.insert(path, asset);
         }
@@ -292,20 +326,21 @@ mod tests {
     #[test]
     fn versions_keep_id_and_replace_renews_it() {
         let mut dam = Dam::default();
-        let id = dam.store_asset("/content/dam/a", binary(1), "x".into(), None).asset_id.clone();
+        let id = dam.store_asset("/content/dam/a", binary(1), "x".into(), None, None).asset_id.clone();
         let etag = dam.assets["/content/dam/a"].etag.clone();
         let v = dam.store_asset(
             "/content/dam/a",
             binary(2),
             "x".into(),
             Some(Conflict::NewVersion { label: Some("v1".into()), comment: None }),
+            None,
         );
         assert_eq!(v.asset_id, id);
         assert_ne!(v.etag, etag);
         assert_eq!(v.versions.len(), 1);
         assert_eq!(v.versions[0].size, 1);
         dam.assets.remove("/content/dam/a");
-        let r = dam.store_asset("/content/dam/a", binary(3), "x".into(), Some(Conflict::Replace));
+        let r = dam.store_asset("/content/dam/a", binary(3), "x".into(), Some(Conflict::Replace), None);
         assert_ne!(r.asset_id, id);
     }
 
@@ -315,11 +350,12 @@ mod tests {
         for p in ["/content/dam/a", "/content/dam/a/b", "/content/dam/ab"] {
             dam.folders.insert(p.into(), Folder { title: p.into(), created_at: Instant::now() });
         }
-        dam.store_asset("/content/dam/a/b/c.jpg", binary(1), "x".into(), None);
-        dam.store_asset("/content/dam/ab/c.jpg", binary(1), "x".into(), None);
-        assert!(dam.delete("/content/dam/a"));
+        dam.store_asset("/content/dam/a/b/c.jpg", binary(1), "x".into(), None, None);
+        dam.store_asset("/content/dam/ab/c.jpg", binary(1), "x".into(), None, None);
+        let removed = dam.remove_tree("/content/dam/a").unwrap();
+        assert_eq!(removed.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), vec!["/content/dam/a/b/c.jpg"]);
         assert_eq!(dam.folders.keys().collect::<Vec<_>>(), vec!["/content/dam/ab"]);
         assert_eq!(dam.assets.len(), 1);
-        assert!(!dam.delete("/content/dam/a"));
+        assert!(dam.remove_tree("/content/dam/a").is_none());
     }
 }

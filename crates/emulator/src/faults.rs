@@ -36,9 +36,14 @@ pub struct Decision {
 
 /// A uniform number in `[0, 1)` for a (seed, route, key, attempt, salt) tuple.
 pub fn uniform(seed: u64, route: FaultRoute, key: &str, attempt: u32, salt: &str) -> f64 {
+    uniform_in(seed, route.as_str(), key, attempt, salt)
+}
+
+/// [`uniform`] for any domain of draws (a route name, `events`, …).
+pub fn uniform_in(seed: u64, domain: &str, key: &str, attempt: u32, salt: &str) -> f64 {
     let mut hasher = Sha256::new();
     hasher.update(seed.to_le_bytes());
-    hasher.update(route.as_str().as_bytes());
+    hasher.update(domain.as_bytes());
     hasher.update([0]);
     hasher.update(key.as_bytes());
     hasher.update([0]);

@@ -25,6 +25,7 @@ mod author;
 pub mod config;
 mod context;
 mod dam;
+mod events;
 pub mod faults;
 mod http;
 mod ids;
@@ -102,6 +103,7 @@ impl Emulator {
             storage,
             attempts: AttemptCounter::default(),
             ims: ims::Ims::default(),
+            events: events::Events::default(),
             url,
             blob_url,
             dirty: std::sync::atomic::AtomicBool::new(false),
@@ -115,6 +117,7 @@ impl Emulator {
             tokio::spawn(server::serve(aem, server::Origin::Aem, Arc::clone(&ctx), rx.clone())),
             tokio::spawn(server::serve(blob, server::Origin::Blob, Arc::clone(&ctx), rx.clone())),
         ];
+        tasks.push(events::Events::start(&ctx));
         if matches!(ctx.storage.mode(), StorageMode::Dir(_)) {
             tasks.push(tokio::spawn(flush_index_periodically(Arc::clone(&ctx), rx)));
         }
@@ -185,9 +188,17 @@ impl Emulator {
         self.ctx.ims.revoke(client_id)
     }
 
+    /// Resolves once no asset event is pending: every uploaded asset
+    /// processed, every event delivered, given up or dropped, the webhook's
+    /// handshake done. `state()["events"]` then says how it went.
+    pub async fn events_idle(&self) {
+        self.ctx.events.idle().await
+    }
+
     /// Stops accepting, drops open connections and waits for the listeners to close.
     pub async fn stop(&self) {
         let _ = self.shutdown.send(true);
+        self.ctx.events.stop();
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap());
         for task in tasks {
             let _ = task.await;

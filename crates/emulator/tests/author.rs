@@ -115,7 +115,8 @@ async fn problem(res: reqwest::Response, status: u16) -> Value {
 
 #[tokio::test]
 async fn metadata_of_an_uploaded_asset_with_etags_and_conditional_requests() {
-    let emulator = start(json!({})).await;
+    // Processed at once: the processing window has its own test (events.rs).
+    let emulator = start(json!({"events": {"processingDelayMs": 0}})).await;
     let client = reqwest::Client::new();
     let id = upload(&client, &emulator, "shoe.jpg", b"jpeg bytes").await;
 

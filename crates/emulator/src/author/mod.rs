@@ -60,9 +60,10 @@ impl Dam {
     }
 
     /// Finishes every job whose time has come: its asset is deleted (unless
-    /// another asset took its path meanwhile). Returns whether any asset went.
-    pub fn finish_due_jobs(&mut self, now: Instant) -> bool {
-        let mut removed = false;
+    /// another asset took its path meanwhile). Returns the assets that went
+    /// (their binaries are the caller's to remove, outside the lock).
+    pub fn finish_due_jobs(&mut self, now: Instant) -> Vec<(String, Asset)> {
+        let mut removed = Vec::new();
         let due: Vec<(String, String)> = self
             .jobs
             .values_mut()
@@ -75,8 +76,7 @@ impl Dam {
         for (path, asset_id) in due {
             if self.assets.get(&path).is_some_and(|a| a.asset_id == asset_id) {
                 if let Some(asset) = self.assets.remove(&path) {
-                    remove_file_of(&asset);
-                    removed = true;
+                    removed.push((path, asset));
                 }
             }
         }
@@ -122,7 +122,7 @@ pub fn document(path: &str, asset: &Asset, repository_id: &str) -> Value {
             "repo:modifyDate": rfc3339(asset.modified),
             "repo:repositoryId": repository_id,
             "repo:etag": asset.etag,
-            "aem:assetState": "processed",
+            "aem:assetState": asset.state(Instant::now()),
         },
     })
 }

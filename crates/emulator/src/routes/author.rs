@@ -223,7 +223,7 @@ fn check_accept(headers: &HeaderMap) -> Result<(), Problem> {
 }
 
 fn repository_id(ctx: &Context) -> &str {
-    ctx.url.split("://").nth(1).unwrap_or(&ctx.url)
+    ctx.repository_id()
 }
 
 fn with_etag(mut response: Response, etag: &str) -> Response {
@@ -317,16 +317,17 @@ fn patch_metadata(ctx: &Context, req: &Request, id: &str, body: &[u8]) -> Answer
     }
     let patched = json_patch::apply(&asset.metadata, &ops).map_err(|e| problem(400, e.0))?;
     let changed = patched != asset.metadata;
+    let before = changed.then(|| std::mem::replace(&mut asset.metadata, patched));
     if changed {
-        asset.metadata = patched;
         asset.etag = crate::dam::new_etag();
         asset.modified = SystemTime::now();
     }
     let document = author::document(&path, asset, repository_id(ctx));
     let etag = asset.etag.clone();
     drop(dam);
-    if changed {
+    if let Some(before) = before {
         ctx.after_change();
+        ctx.events.metadata_updated(ctx, &document, &before);
     }
     Ok(with_etag(http::json(200, &document), &etag))
 }
@@ -353,10 +354,12 @@ fn delete(ctx: &Arc<Context>, req: &Request, id: &str) -> Answer {
         (None, false) => None,
     };
     let Some(ms) = runs_for else {
-        if let Some(asset) = dam.assets.remove(&path) {
-            author::remove_file_of(&asset);
-        }
+        let removed = dam.assets.remove(&path);
         drop(dam);
+        if let Some(asset) = removed {
+            author::remove_file_of(&asset);
+            ctx.events.deleted(ctx, &path, &asset);
+        }
         ctx.after_change();
         return Ok(http::no_content(204));
     };
@@ -383,8 +386,12 @@ fn job_location(job_id: &str, what: &str) -> HeaderValue {
 
 fn finish_due_jobs(ctx: &Context) {
     let removed = ctx.dam.lock().unwrap().finish_due_jobs(Instant::now());
-    if removed {
+    if !removed.is_empty() {
         ctx.after_change();
+    }
+    for (path, asset) in &removed {
+        author::remove_file_of(asset);
+        ctx.events.deleted(ctx, path, asset);
     }
 }
 

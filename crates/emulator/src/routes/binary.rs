@@ -56,11 +56,18 @@ fn node_json(ctx: &Context, path: &str) -> Option<Value> {
     let dam = ctx.dam.lock().unwrap();
     if let Some(asset) = dam.assets.get(path) {
         let uuid = asset.asset_id.strip_prefix("urn:aaid:aem:").unwrap_or(&asset.asset_id);
+        let state = asset.state(std::time::Instant::now());
+        // AEM keeps the processing state on the asset's `jcr:content` as
+        // `dam:assetState`; the emulator also names it at the top as the
+        // Author API does (`aem:assetState`), so a client polling by path
+        // reads it without a deeper selector (docs/assets.md, the emulator).
         return Some(json!({
             "jcr:primaryType": "dam:Asset",
             "jcr:mixinTypes": ["mix:referenceable"],
             "jcr:uuid": uuid,
             "jcr:createdBy": "admin",
+            "aem:assetState": state,
+            "jcr:content": {"jcr:primaryType": "dam:AssetContent", "dam:assetState": state},
         }));
     }
     if dam.folder_exists(path) {

@@ -10,6 +10,7 @@ use super::{field, folder_not_found, form_fields, inject_after, inject_before, p
 use crate::config::{ExistingAsset, FaultRoute};
 use crate::context::{Check, Context, ViolationKind};
 use crate::dam::{CompletedUpload, Conflict, PendingUpload};
+use crate::events::Events;
 use crate::http::{self, header_str, Outcome, Request};
 
 pub const SELECTOR: &str = ".completeUpload.json";
@@ -134,11 +135,13 @@ fn answer(ctx: &Arc<Context>, req: &Request, folder: &str, fields: Vec<(String, 
         Err(e) => return http::text(500, format!("Could not store the binary: {e}")).into(),
     };
     let mime_type = field(&fields, "mimeType").map(String::from).unwrap_or(upload.mime_type);
-    let asset = dam.store_asset(&asset_path, binary, mime_type, conflict);
+    let processed_at = ctx.processed_at();
+    let asset = dam.store_asset(&asset_path, binary, mime_type, conflict, processed_at);
     let answer = json!({"path": asset_path, "assetId": asset.asset_id, "etag": asset.etag});
     dam.completed.insert(token.to_string(), CompletedUpload { fields, answer: answer.clone() });
     drop(dam);
     ctx.after_change();
+    Events::landed(ctx, &asset_path, processed_at);
     http::json(200, &answer).into()
 }
 

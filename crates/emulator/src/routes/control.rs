@@ -49,6 +49,8 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
             }
         }
         (Method::GET, "ims") => http::json(200, &ctx.ims.state()).into(),
+        (Method::GET, "events") => http::json(200, &ctx.events.state()).into(),
+        (Method::POST, "events/idle") => events_idle(ctx, req.uri().query()).await,
         (Method::POST, "ims/service-credentials") => {
             // RSA key generation: off the async threads.
             let ctx = Arc::clone(ctx);
@@ -70,4 +72,16 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
         }
         _ => http::text(404, "Unknown emulator control route").into(),
     }
+}
+
+/// Waits until no asset event is pending (`?timeoutMs=`, default 30000),
+/// then answers `{idle, events}`: a test's way to await deliveries when the
+/// emulator runs in another process.
+async fn events_idle(ctx: &Context, query: Option<&str>) -> Outcome {
+    let timeout_ms = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "timeoutMs")
+        .and_then(|(_, v)| v.parse::<u64>().ok())
+        .unwrap_or(30_000);
+    let idle = tokio::time::timeout(std::time::Duration::from_millis(timeout_ms), ctx.events.idle()).await.is_ok();
+    http::json(200, &json!({"idle": idle, "events": ctx.events.state()})).into()
 }

@@ -175,9 +175,11 @@ async fn receive(ctx: &Arc<Context>, mut req: Request, parent: &str) -> Outcome 
         .or_else(|| mime_guess::from_path(&asset_path).first_raw().map(String::from))
         .unwrap_or_else(|| "application/octet-stream".into());
     let existed = dam.assets.contains_key(&asset_path);
-    dam.store_asset(&asset_path, binary, mime_type, None);
+    let processed_at = ctx.processed_at();
+    dam.store_asset(&asset_path, binary, mime_type, None, processed_at);
     drop(dam);
     ctx.after_change();
+    crate::events::Events::landed(ctx, &asset_path, processed_at);
     let status = if existed { 200 } else { 201 };
     http::html(
         status,

@@ -155,9 +155,12 @@ fn delete(ctx: &Arc<Context>, path: &str) -> Outcome {
     if path == DAM_ROOT {
         return http::text(412, "Root folder is not accessible").into();
     }
-    let deleted = ctx.dam.lock().unwrap().delete(path);
-    if deleted {
+    let removed = ctx.dam.lock().unwrap().remove_tree(path);
+    if let Some(assets) = removed {
         ctx.after_change();
+        for (asset_path, asset) in &assets {
+            ctx.events.deleted(ctx, asset_path, asset);
+        }
         http::json(200, &json!({"class": ["core/response"], "properties": {"message": "Deleted"}})).into()
     } else {
         http::json(404, &json!({"class": ["core/response"], "properties": {"message": "Not found"}})).into()

@@ -20,6 +20,7 @@ mod blob;
 mod complete;
 mod control;
 mod create_asset;
+mod event_keys;
 mod folders;
 mod ims;
 mod initiate;
@@ -35,6 +36,7 @@ pub mod names {
     pub const CONTROL: &str = "control";
     pub const IMS: &str = "ims";
     pub const BINARY: &str = "binary";
+    pub const EVENT_KEYS: &str = "eventkeys";
     pub const UNKNOWN: &str = "unknown";
 }
 
@@ -44,6 +46,8 @@ pub fn route_of(method: &Method, path: &str) -> &'static str {
         names::CONTROL
     } else if ims::matches(path) {
         names::IMS
+    } else if event_keys::matches(path) {
+        names::EVENT_KEYS
     } else if path == "/api/assets" || path.starts_with("/api/assets/") || path.starts_with("/api/assets.") {
         names::FOLDER
     } else if author::matches(path) {
@@ -71,6 +75,7 @@ pub async fn dispatch_aem(ctx: &Arc<Context>, route: &'static str, req: Request)
         names::COMPLETE => complete::handle(ctx, req).await,
         names::CREATE_ASSET => create_asset::handle(ctx, req).await,
         names::BINARY => binary::handle(ctx, req).await,
+        names::EVENT_KEYS => event_keys::handle(ctx, req).await,
         _ => http::text(404, "Not found").into(),
     }
 }
@@ -180,6 +185,7 @@ mod tests {
         assert_eq!(route_of(&Method::POST, "/ims/exchange/jwt"), names::IMS);
         assert_eq!(route_of(&Method::POST, "/ims/token/v3"), names::IMS);
         assert_eq!(route_of(&Method::GET, "/content/dam/a.jpg"), names::BINARY);
+        assert_eq!(route_of(&Method::GET, "/prod/keys/pub-key-Ptc2pD9vT9.pem"), names::EVENT_KEYS);
         assert_eq!(route_of(&Method::PATCH, "/adobe/assets/urn:aaid:aem:x/metadata"), names::AUTHOR);
         assert_eq!(route_of(&Method::PUT, "/content/dam/a.jpg"), names::UNKNOWN);
     }
