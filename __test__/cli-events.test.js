@@ -216,7 +216,7 @@ describe('events serve', () => {
 
 describe('upload --wait-processed', () => {
   test('by polling aem:assetState: every file reported processed, with its processing time and a summary', async () => {
-    env.emulator.configure({ events: { processingDelayMs: 300 } });
+    env.emulator.configure({ events: { webhookUrl: null, processingDelayMs: 300 } });
     const dir = files(12);
     const r = await run(['upload', dir, '--target', '/content/dam/polled', '--wait-processed', '--report', 'report.json']);
     expect(r.stderr).not.toMatch(/not processed:/);
@@ -235,7 +235,7 @@ describe('upload --wait-processed', () => {
   });
 
   test('--json: a fileprocessed line per file and the processing totals in the report; nothing else on stdout', async () => {
-    env.emulator.configure({ events: { processingDelayMs: 200 } });
+    env.emulator.configure({ events: { webhookUrl: null, processingDelayMs: 200 } });
     const dir = files(5);
     const r = await run(['upload', dir, '--target', '/content/dam/json', '--wait-processed', '--json']);
     expect(r.code).toBe(0);
@@ -249,7 +249,7 @@ describe('upload --wait-processed', () => {
   });
 
   test('not processed within --processed-timeout: those files fail with ETIMEDOUT and the last state, exit 1', async () => {
-    env.emulator.configure({ events: { processingDelayMs: 3600000 } });
+    env.emulator.configure({ events: { webhookUrl: null, processingDelayMs: 3600000 } });
     const dir = files(3);
     const r = await run(['upload', dir, '--target', '/content/dam/slow', '--wait-processed', '--processed-timeout', '1s', '--report', 'report.json']);
     expect(r.code).toBe(1);
@@ -275,7 +275,10 @@ describe('upload --wait-processed', () => {
         processingDelayMs: 300,
         duplicateRate: 0.5,
         reorderRate: 0.5,
-        retryBackoffMs: 50,
+        // The registration's ?challenge= handshake starts now and is retried
+        // (about 25 s in all) until the command below listens.
+        retryBackoffMs: 100,
+        maxAttempts: 9,
         seed: 11,
       },
     });
@@ -290,6 +293,9 @@ describe('upload --wait-processed', () => {
       expect(file.processing).toMatchObject({ status: 'processed', via: 'event', seconds: expect.any(Number) });
       expect(file.assetId).toMatch(/^urn:aaid:aem:/);
     }
+    const delivered = env.emulator.state().events;
+    expect(delivered.registration.status).toBe('active');
+    expect(delivered.duplicatesSent).toBeGreaterThan(0);
     // Each file once, despite the duplicates.
     const processed = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.event === 'fileprocessed');
     expect(processed.map((l) => l.target).sort()).toEqual(report.files.map((f) => f.target).sort());
