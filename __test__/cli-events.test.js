@@ -324,3 +324,22 @@ describe('upload --wait-processed', () => {
     expect(listed.status).toBe(404);
   });
 });
+
+test('upload --wait-processed interrupted while waiting: exit 130, the waiting files reported EUSERCANCELLED, the webhook closed', async () => {
+  const port = await freePort();
+  env.emulator.configure({ events: { webhookUrl: null, processingDelayMs: 3600000 } });
+  const dir = files(2);
+  const upload = start(['upload', dir, '--target', '/content/dam/stopped', '--wait-processed', '--webhook-port', String(port),
+    '--events-key-base-url', env.emulator.url, '--report', 'report.json', '--json']);
+  await new Promise((resolve) => {
+    upload.child.stdout.on('data', () => { if (upload.out.stdout.includes('"event":"processingstart"')) resolve(); });
+  });
+  upload.child.kill('SIGINT');
+  const r = await upload.exited;
+  expect(r.code).toBe(130);
+  const report = readReport();
+  expect(report.totals).toMatchObject({ files: 2, uploaded: 2 });
+  expect(report.files.map((f) => f.processing.error.code)).toEqual(['EUSERCANCELLED', 'EUSERCANCELLED']);
+  // The receiver is gone with the command.
+  await expect(fetch(`http://127.0.0.1:${port}/?challenge=x`)).rejects.toThrow();
+});

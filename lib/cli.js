@@ -2,9 +2,11 @@
 
 /**
  * The `aem-upload` command line (docs/cli.md): argument parsing with
- * commander; the work lives in lib/cli/ (upload, plan) and in the emulator.
+ * commander; the work lives in lib/cli/ and in the emulator.
  *   upload     upload files, folders and URLs to AEM
  *   plan       split an upload into shard manifests for several machines
+ *   assets     the Assets Author API (metadata, delete, jobs)
+ *   events     a webhook receiver for AEM's asset events
  *   emulator   run a local AEM
  */
 

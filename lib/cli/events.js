@@ -124,7 +124,13 @@ async function serve(opts, io) {
 
   let stopRequested;
   const stopped = new Promise((resolve) => { stopRequested = resolve; });
-  const onSignal = () => stopRequested();
+  let signals = 0;
+  // The first signal closes (deliveries in flight may finish); a second one exits at once.
+  const onSignal = () => {
+    signals += 1;
+    if (signals === 1) stopRequested();
+    else process.exit(130);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let receiver;

@@ -355,6 +355,7 @@ async function waitForProcessing({ client, report, times, heard, waitFor, signal
   const timer = !opts.quiet && !opts.json && indices.length
     ? setInterval(() => io.stderr.write(`aem-upload: waiting for processing: ${settled - failed}/${indices.length} processed, ${failed} not processed\n`), 5000)
     : null;
+  output.event({ event: 'processingstart', files: indices.length, via: heard ? 'webhook' : 'poll' });
   try {
     return await processing.waitProcessed({
       client,
