@@ -92,7 +92,7 @@ function files(count, prefix = 'f') {
 
 const readReport = () => JSON.parse(fs.readFileSync(path.join(work, 'report.json'), 'utf8'));
 
-describe('events serve', () => {
+describe('deliveries signed by the test\'s own keys (events serve, and the webhook of --wait-processed)', () => {
   let keyServer;
   let keysUrl;
   let one;
@@ -195,6 +195,38 @@ describe('events serve', () => {
     expect(done.stderr.match(/delivery refused \(401\): ESIGNATURE/g)).toHaveLength(3);
     expect(done.stderr).toMatch(/\(400\)/);
     expect(done.stderr).not.toContain(signed(forged)['x-adobe-digital-signature-1']);
+  });
+
+  test('--wait-processed --webhook-port: a processing_completed with aem:assetState failed fails its file (EPROCESSINGFAILED), exit 1', async () => {
+    env.emulator.configure({ events: { webhookUrl: null, processingDelayMs: 3600000 } });
+    const port = await freePort();
+    const dir = files(2);
+    const upload = start(['upload', dir, '--target', '/content/dam/hooks', '--wait-processed', '--webhook-port', String(port),
+      '--events-client-id', CLIENT_ID, '--events-key-base-url', keysUrl, '--report', 'report.json', '--json']);
+    await new Promise((resolve) => {
+      upload.child.stdout.on('data', () => { if (upload.out.stdout.includes('"event":"processingstart"')) resolve(); });
+    });
+    // What AEM would send for the two files: one failed, one processed (in a batch, plus a stranger's forgery).
+    const [failed, done] = [0, 1].map((i) => {
+      const e = event();
+      e.data.repositoryMetadata['repo:path'] = `/content/dam/hooks/photos/f-${i}.txt`;
+      e.data.repositoryMetadata['aem:assetState'] = i === 0 ? 'FAILED' : 'processed';
+      return e;
+    });
+    const forged = JSON.stringify([{ ...failed, id: 'forged', data: { ...failed.data, repositoryMetadata: { ...failed.data.repositoryMetadata, 'aem:assetState': 'processed' } } }]);
+    expect(await post(`http://127.0.0.1:${port}/`, forged, signed(forged, stranger, stranger))).toBe(401);
+    const batch = JSON.stringify([failed, done]);
+    expect(await post(`http://127.0.0.1:${port}/`, batch, signed(batch))).toBe(200);
+    const r = await upload.exited;
+    expect(r.code).toBe(1);
+    const report = readReport();
+    expect(report.files.map((f) => [f.target, f.status, f.processing.status, f.processing.via])).toEqual([
+      ['/content/dam/hooks/photos/f-0.txt', 'uploaded', 'failed', 'event'],
+      ['/content/dam/hooks/photos/f-1.txt', 'uploaded', 'processed', 'event'],
+    ]);
+    expect(report.files[0].processing.error.code).toBe('EPROCESSINGFAILED');
+    expect(report.files[1].assetId).toBe(done.data.assetId);
+    expect(report.processing).toMatchObject({ via: 'webhook', files: 2, processed: 1, failed: 1 });
   });
 
   test('SIGINT stops it with exit 0; a port in use and bad flags are usage errors (exit 2)', async () => {
