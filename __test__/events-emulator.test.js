@@ -203,3 +203,14 @@ test('a rotated key (signature 1 made with a key its path does not serve) is acc
   ]);
   expect(deliveries[deliveries.length - 1].status).toBe(200);
 });
+
+test('the README example against the emulator (examples/asset-events-receiver.js --emulator) prints each upload\'s event once', () => {
+  const { execFileSync } = require('child_process');
+  const out = execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'asset-events-receiver.js'), '--emulator'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = out.trim().split('\n').map((line) => JSON.parse(line));
+  expect(lines.map((l) => l.path).sort()).toEqual(['/content/dam/demo/hero.jpg', '/content/dam/demo/logo.png', '/content/dam/demo/notes.txt']);
+  expect(lines.every((l) => l.type === 'aem.assets.asset.processing_completed' && l.state === 'processed')).toBe(true);
+});

@@ -9,11 +9,15 @@
 //   node examples/asset-events-receiver.js               # listen on $HOST:$PORT (default 127.0.0.1:8080)
 //   CLIENT_ID=<your client id> node examples/asset-events-receiver.js
 //   node examples/asset-events-receiver.js --demo        # deliver two signed events to itself, then exit
+//   node examples/asset-events-receiver.js --emulator    # upload three files to the local AEM emulator,
+//                                                        # which delivers their events here, then exit
 //
 // Register the public URL of this server (behind HTTPS) as the webhook of an
 // "AEM Assets" event registration in the Adobe Developer Console. --demo
 // plays Adobe's part locally: it makes a key pair, serves the public key the
 // way static.adobeioevents.com does, signs events and posts each twice.
+// --emulator lets the emulator play it: it signs with keys it serves itself
+// (so keyBaseUrl is its URL), and sends every delivery twice.
 
 const crypto = require('crypto');
 const http = require('http');
@@ -87,7 +91,43 @@ async function demo() {
   keyServer.close();
 }
 
-if (process.argv.includes('--demo')) {
+async function againstTheEmulator() {
+  const fs = require('fs');
+  const os = require('os');
+  const path = require('path');
+  const { FileSystemUpload, FileSystemUploadOptions } = require('..');
+  const { startEmulator, DEFAULT_AUTHORIZATION } = require('../emulator');
+
+  const emulator = await startEmulator({ events: { clientId: 'demo-client', duplicateRate: 1 } });
+  const server = receiver({ clientId: 'demo-client', keyBaseUrl: emulator.url });
+  const url = await listen(server, 0);
+  emulator.configure({ events: { webhookUrl: url } }); // registers it: the handshake runs first
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asset-events-demo-'));
+  try {
+    const files = ['hero.jpg', 'logo.png', 'notes.txt'].map((name) => {
+      fs.writeFileSync(path.join(dir, name), `the bytes of ${name}`);
+      return path.join(dir, name);
+    });
+    const options = new FileSystemUploadOptions()
+      .withUrl(`${emulator.url}/content/dam/demo`)
+      .withHttpOptions({ headers: { Authorization: DEFAULT_AUTHORIZATION } });
+    await new FileSystemUpload().upload(options, files);
+    // Each file is processed, then its processing_completed is delivered twice: printed once each.
+    const events = await emulator.eventsIdle();
+    console.error(`the emulator sent ${events.attempts} deliveries of ${events.published} events`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    server.close();
+    await emulator.stop();
+  }
+}
+
+if (process.argv.includes('--emulator')) {
+  againstTheEmulator().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+} else if (process.argv.includes('--demo')) {
   demo().catch((err) => {
     console.error(err);
     process.exitCode = 1;

@@ -44,9 +44,10 @@ pub(super) async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let client = match reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build() {
-        Ok(client) => client,
-        Err(_) => return, // no TLS backend: nothing could be delivered
+    let Ok(client) = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build() else {
+        // No TLS backend: nothing can be delivered, and nothing may stay pending.
+        abandon(&ctx, commands, Vec::new());
+        return;
     };
     let permits = Arc::new(Semaphore::new(CONCURRENT_ATTEMPTS));
     let stop_signal = stopped.clone();
@@ -111,7 +112,12 @@ pub(super) async fn run(
             }
         }
     }
-    // Stopped: what is held or still queued will not be delivered.
+    abandon(&ctx, commands, held);
+}
+
+/// Settles what is held or still queued: it will not be delivered (the
+/// emulator stopped), and `eventsIdle()` must not wait for it.
+fn abandon(ctx: &Context, mut commands: mpsc::UnboundedReceiver<Command>, held: Vec<Held>) {
     held.iter().for_each(|_| ctx.events.event_settled());
     commands.close();
     while let Ok(command) = commands.try_recv() {
