@@ -155,7 +155,7 @@ async function waitProcessed({ client, report, indices, times, events = null, ti
       const doc = await client.getMetadata(file.assetId, { signal });
       const raw = doc && doc.repositoryMetadata ? doc.repositoryMetadata['aem:assetState'] : undefined;
       const state = typeof raw === 'string' ? raw.toLowerCase() : null;
-      lastState.set(i, state);
+      lastState.set(i, { state });
       if (state === 'processed') settle(i, { via: 'poll', state });
       else if (state === 'failed') {
         settle(i, { via: 'poll', state, error: { code: 'EPROCESSINGFAILED', message: 'AEM reported the processing failed (aem:assetState failed)' } });
@@ -163,7 +163,7 @@ async function waitProcessed({ client, report, indices, times, events = null, ti
     } catch (err) {
       if (signal && signal.aborted) return;
       const code = (err && err.code) || 'EUNKNOWN';
-      lastState.set(i, `error ${code}`);
+      lastState.set(i, { code, message: err && err.message });
       // Not found yet, a network error after the client's retries: try again next round.
       if (FINAL_CODES.has(code)) settle(i, { via: 'poll', error: { code, message: err.message } });
     }
@@ -182,7 +182,11 @@ async function waitProcessed({ client, report, indices, times, events = null, ti
     }
     if (!pending.size) break;
     const left = deadline - Date.now();
-    const wait = events && !graceOver ? Math.min(left, waitStarted + EVENT_GRACE_MS - Date.now(), due.length ? pauseMs : left) : Math.min(left, pauseMs);
+    let wait = Math.min(left, pauseMs);
+    if (events && !graceOver) {
+      // An event ends the pause; files of this run are polled only once the grace is over.
+      wait = Math.min(left, waitStarted + EVENT_GRACE_MS - Date.now(), due.length ? pauseMs : Infinity);
+    }
     await pause(wait, signal, events ? [events.next()] : []);
     fromEvents();
     if (due.length) pauseMs = Math.min(pauseMs * 2, MAX_PAUSE_MS);
@@ -190,10 +194,13 @@ async function waitProcessed({ client, report, indices, times, events = null, ti
 
   const interrupted = signal && signal.aborted;
   for (const i of [...pending]) {
-    const state = lastState.get(i);
+    const last = lastState.get(i);
+    let seen = '';
+    if (last && last.code) seen = ` (last check: ${last.code} ${last.message})`;
+    else if (last) seen = ` (last aem:assetState: ${last.state === null ? 'none' : last.state})`;
     const error = interrupted
       ? { code: 'EUSERCANCELLED', message: 'stopped waiting for processing (interrupted)' }
-      : { code: 'ETIMEDOUT', message: `not processed within ${round(timeoutMs / 1000)}s${state ? ` (last aem:assetState: ${state})` : ''}` };
+      : { code: 'ETIMEDOUT', message: `not processed within ${round(timeoutMs / 1000)}s${seen}` };
     settle(i, { error });
   }
 
