@@ -2,9 +2,11 @@
 
 /**
  * The `aem-upload` command line (docs/cli.md): argument parsing with
- * commander; the work lives in lib/cli/ (upload, plan) and in the emulator.
+ * commander; the work lives in lib/cli/ and in the emulator.
  *   upload     upload files, folders and URLs to AEM
  *   plan       split an upload into shard manifests for several machines
+ *   assets     the Assets Author API (metadata, delete, jobs)
+ *   events     a webhook receiver for AEM's asset events
  *   emulator   run a local AEM
  */
 
@@ -242,9 +244,20 @@ AEM_SERVICE_CREDENTIALS_FILE, AEM_IMS_CLIENT_ID + AEM_IMS_CLIENT_SECRET
 (+ AEM_IMS_SCOPES, AEM_IMS_ENDPOINT), AEM_BEARER_TOKEN, or AEM_USERNAME +
 AEM_PASSWORD (the first set wins); HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
 
-Exit codes: 0 every file uploaded (or skipped by the journal), 1 some files
-failed, 2 bad usage, configuration or credentials (nothing was sent),
-130 interrupted (the first Ctrl-C cancels cleanly, a second exits at once).
+--wait-processed: after the upload, waits until AEM has processed each file
+that landed (aem:assetState "processed"), polling its metadata through the
+Assets Author API, or, with --webhook-port, hearing the
+aem.assets.asset.processing_completed events that Adobe I/O Events delivers
+to a webhook registered for this port (files without an event after a minute
+are polled too). A file whose processing failed, or that is not processed
+within --processed-timeout, is a failed file. The report gives each file's
+"processing" ({status, via, seconds}) and the totals with the median and
+maximum processing time.
+
+Exit codes: 0 every file uploaded (or skipped by the journal) and, with
+--wait-processed, processed; 1 some files failed (or were not processed);
+2 bad usage, configuration or credentials (nothing was sent); 130
+interrupted (the first Ctrl-C cancels cleanly, a second exits at once).
 
 Examples:
   $ aem-upload upload ./photos --target /content/dam/photos
@@ -252,6 +265,8 @@ Examples:
   $ aem-upload upload ./archive --target /content/dam/archive --journal archive.journal --report report.json
   $ aem-upload upload ./photos --include '*.jpg' --exclude 'drafts/**' --dry-run
   $ aem-upload upload ./photos --json | jq -c 'select(.event == "fileerror")'
+  $ aem-upload upload ./photos --wait-processed --processed-timeout 20m
+  $ aem-upload upload ./photos --wait-processed --webhook-port 8080 --events-client-id 0a1b2c…
 `;
 
 const PLAN_HELP = `
@@ -279,6 +294,27 @@ Examples:
   $ aem-upload assets metadata set urn:aaid:aem:0b1c… --patch ops.json
   $ aem-upload assets delete /content/dam/photos/old.jpg --wait
   $ aem-upload assets job 2f1e… --wait
+`;
+
+const EVENTS_HELP = `
+Answers the ?challenge= handshake; checks each delivery's digital signature
+(x-adobe-digital-signature-1/-2 with the public keys it names) and, with
+--client-id, its recipient; drops duplicates (I/O Events delivers at least
+once). Each new event is one JSON line on stdout:
+  {"id","eventId","source","type","time","programId","environmentId",
+   "assetId","path","size","assetState","data"}
+Refused deliveries (401 bad signature or recipient, 400 not an asset event)
+are one line each on stderr; stdout carries events only. The first line on
+stderr says where it listens. SIGINT or SIGTERM: stops accepting, lets
+deliveries in flight finish, exits 0.
+
+Register the receiver's public URL (e.g. behind a tunnel or a reverse proxy)
+as the webhook of your I/O Events registration for AEM asset events.
+
+Examples:
+  $ aem-upload events serve --port 8080 --client-id 0a1b2c…
+  $ aem-upload events serve --port 8080 | jq -c 'select(.type == "aem.assets.asset.processing_completed")'
+  $ aem-upload events serve --key-base-url http://127.0.0.1:4502   # the emulator's keys
 `;
 
 /** Options shared by upload and plan. */
@@ -322,7 +358,13 @@ function program(io, exit) {
     .option('--report <file>', 'write the final report as JSON')
     .option('--asset-ids', 'look up each uploaded file\'s asset id for the report')
     .option('--metadata <file.csv>', 'after the upload, write each file\'s CSV row as its metadata (first column: the source path)')
-    .option('--api-key <key>', 'X-Api-Key for --asset-ids and --metadata (default AEM_API_KEY, else AEM_IMS_CLIENT_ID)')
+    .option('--api-key <key>', 'X-Api-Key for --asset-ids, --metadata and --wait-processed (default AEM_API_KEY, else AEM_IMS_CLIENT_ID)')
+    .option('--wait-processed', 'after the upload, wait until AEM has processed every file (polls aem:assetState, or hears processing_completed events with --webhook-port)')
+    .option('--processed-timeout <duration>', 'with --wait-processed: files not processed this long after the upload fail (e.g. 90s, 10m, 1h; default 30m)')
+    .option('--webhook-port <n>', 'with --wait-processed: receive processing_completed events on this port (listening before the upload starts)')
+    .option('--webhook-host <addr>', 'address the webhook binds (default 127.0.0.1)')
+    .option('--events-client-id <id>', 'the webhook refuses events for another recipient (default AEM_EVENTS_CLIENT_ID)')
+    .option('--events-key-base-url <url>', 'where the webhook fetches the signing keys (default AEM_EVENTS_KEY_BASE_URL, else https://static.adobeioevents.com)')
     .option('--no-progress', 'no progress output')
     .option('--ca <file>', 'trust this CA certificate (PEM) too')
     .option('--insecure', 'do not verify TLS certificates')
@@ -373,6 +415,18 @@ function program(io, exit) {
     .option('--wait', 'poll until the job finishes')
     .option('--wait-timeout <ms>', 'give up waiting after this long')
     .action(async (job, opts) => exit(await require('./cli/assets').job(job, opts, io)));
+
+  const events = cli.command('events')
+    .description('Receive AEM\'s asset events (Adobe I/O Events webhooks).');
+  events.command('serve')
+    .description('A webhook receiver: prints each verified, new asset event as one JSON line on stdout.')
+    .option('--port <n>', 'port to listen on (default 0: a free one, shown on stderr)')
+    .option('--host <addr>', 'address to bind (default 127.0.0.1; 0.0.0.0 for every interface)')
+    .option('--client-id <id>', 'your Developer Console client id: refuse events for another recipient (default AEM_EVENTS_CLIENT_ID)')
+    .option('--key-base-url <url>', 'where the public keys are fetched (default AEM_EVENTS_KEY_BASE_URL, else https://static.adobeioevents.com)')
+    .option('--env-file <file>', 'read variables from this file instead of ./.env')
+    .addHelpText('after', EVENTS_HELP)
+    .action(async (opts) => exit(await require('./cli/events').serve(opts, io)));
 
   // Its own parser (and messages), as before commander.
   cli.command('emulator')

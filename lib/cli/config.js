@@ -40,6 +40,28 @@ function integer(value, flag, { min = 0 } = {}) {
   return n;
 }
 
+const UNIT_MS = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 };
+
+/**
+ * A duration flag in milliseconds: `500ms`, `90s`, `10m`, `1h30m`, `2d`; a
+ * bare number is seconds (as rclone's).
+ */
+function duration(value, flag) {
+  if (value === undefined) return undefined;
+  const text = String(value).trim().toLowerCase();
+  let ms = 0;
+  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
+  else if (/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(text)) {
+    for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(n) * UNIT_MS[unit];
+  } else {
+    throw new UsageError(`${flag} must be a duration such as 90s, 10m or 1h30m, got '${value}'`);
+  }
+  if (!(ms >= 1) || !Number.isFinite(ms) || ms > 2 ** 31 - 1) {
+    throw new UsageError(`${flag} must be at least 1ms and under 24 days, got '${value}'`);
+  }
+  return Math.round(ms);
+}
+
 /**
  * The target folder as a URL: `--target` (or TARGET_FOLDER, else
  * /content/dam) as a full URL, or a DAM path joined to AEM_URL.
@@ -84,4 +106,4 @@ function agentFor(url, opts, env) {
   return agent;
 }
 
-module.exports = { UsageError, loadEnv, integer, targetUrl, agentFor, noProxy };
+module.exports = { UsageError, loadEnv, integer, duration, targetUrl, agentFor, noProxy };

@@ -10,12 +10,17 @@ const path = require('path');
 const FileSystemUpload = require('../filesystem-upload');
 const FileSystemUploadOptions = require('../filesystem-upload-options');
 const {
-  UsageError, loadEnv, integer, targetUrl, agentFor,
+  UsageError, loadEnv, integer, duration, targetUrl, agentFor,
 } = require('./config');
 const { authProvider } = require('./credentials');
 const { planUpload, shard, readManifest, planOfManifest } = require('./plan');
 const { Output, shown } = require('./output');
 const { readMetadataCsv, matchRows, afterUpload } = require('./after-upload');
+const processing = require('./processing');
+const events = require('./events');
+
+/** How long --wait-processed waits by default (large files can take AEM many minutes). */
+const DEFAULT_PROCESSED_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** Codes that mean the call could not start: configuration or credentials (exit 2). */
 const SETUP_CODES = new Set(['EINVALIDOPTIONS', 'ENOTAUTHORIZED', 'EFORBIDDEN', 'ERR_INVALID_URL']);
@@ -101,8 +106,50 @@ function onInterrupt(cancel) {
   };
 }
 
+/**
+ * --wait-processed and its flags, checked before anything is sent:
+ * `{timeoutMs, webhook: {host, port, clientId, keyBaseUrl} | null}`, or null.
+ */
+function processingOptions(opts, env) {
+  const dependent = [['processedTimeout', '--processed-timeout'], ['webhookPort', '--webhook-port'], ['webhookHost', '--webhook-host'],
+    ['eventsClientId', '--events-client-id'], ['eventsKeyBaseUrl', '--events-key-base-url']];
+  if (!opts.waitProcessed) {
+    const given = dependent.find(([key]) => opts[key] !== undefined);
+    if (given) throw new UsageError(`${given[1]} needs --wait-processed`);
+    return null;
+  }
+  const timeoutMs = opts.processedTimeout !== undefined ? duration(opts.processedTimeout, '--processed-timeout') : DEFAULT_PROCESSED_TIMEOUT_MS;
+  if (opts.webhookPort === undefined) {
+    const given = dependent.slice(2).find(([key]) => opts[key] !== undefined);
+    if (given) throw new UsageError(`${given[1]} needs --webhook-port (without it, --wait-processed polls aem:assetState)`);
+    return { timeoutMs, webhook: null };
+  }
+  return {
+    timeoutMs,
+    webhook: {
+      port: events.port(opts.webhookPort, '--webhook-port'),
+      host: opts.webhookHost || '127.0.0.1',
+      clientId: opts.eventsClientId || env.AEM_EVENTS_CLIENT_ID || undefined,
+      keyBaseUrl: events.keyBaseUrl(opts.eventsKeyBaseUrl || env.AEM_EVENTS_KEY_BASE_URL,
+        opts.eventsKeyBaseUrl ? '--events-key-base-url' : 'AEM_EVENTS_KEY_BASE_URL'),
+    },
+  };
+}
+
+const secondsText = (s) => (s < 60 ? `${s < 10 ? s.toFixed(1) : Math.round(s)}s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
+
+/** The closing line about processing (stderr), unless --quiet. */
+function processingSummary(io, report, quiet) {
+  const p = report.processing;
+  if (quiet || !p) return;
+  const times = p.medianSeconds === null ? '' : ` (median ${secondsText(p.medianSeconds)}, max ${secondsText(p.maxSeconds)})`;
+  const failed = p.failed ? `, ${p.failed} not processed` : '';
+  io.stderr.write(`aem-upload: processing: ${p.processed} of ${p.files} file${p.files === 1 ? '' : 's'} processed${times}${failed}\n`);
+}
+
 async function runUpload(sources, opts, io) {
   const env = loadEnv(opts.envFile);
+  const waitFor = processingOptions(opts, env);
   const manifest = opts.manifest ? readManifest(opts.manifest) : null;
   if (!manifest && !sources.length) throw new UsageError('nothing to upload: give files, folders or URLs, or --manifest FILE');
   if (manifest && sources.length) throw new UsageError('--manifest takes no sources: they are in the manifest');
@@ -150,6 +197,9 @@ async function runUpload(sources, opts, io) {
   });
   const outcomes = new Array(plan.entries.length).fill(null);
   const retries = new Uint32Array(plan.entries.length);
+  // When each file started and landed in this run (--wait-processed's times).
+  const times = new Array(plan.entries.length).fill(null);
+  const startedAt = new Map();
   const settle = (payload, outcome) => {
     const list = byTarget.get(payload.targetFile) || [];
     const i = list.find((k) => outcomes[k] === null);
@@ -170,13 +220,17 @@ async function runUpload(sources, opts, io) {
     forward('fileuploadstart', { fileCount: p.fileCount, totalSize: p.totalSize, directoryCount: p.directoryCount });
   });
   upload.on('foldercreated', (p) => forward('foldercreated', p));
-  upload.on('filestart', (p) => forward('filestart', p));
+  upload.on('filestart', (p) => {
+    if (!startedAt.has(p.targetFile)) startedAt.set(p.targetFile, Date.now());
+    forward('filestart', p);
+  });
   upload.on('fileprogress', (p) => {
     output.progressed(p.targetFile, p.transferred);
     forward('fileprogress', p);
   });
   upload.on('fileend', (p) => {
-    settle(p, { status: 'uploaded', size: p.fileSize });
+    const i = settle(p, { status: 'uploaded', size: p.fileSize });
+    if (i !== null) times[i] = { started: startedAt.get(p.targetFile) || Date.now(), ended: Date.now() };
     output.finished(p.targetFile, p.fileSize, false);
     forward('fileend', p);
   });
@@ -193,64 +247,141 @@ async function runUpload(sources, opts, io) {
     forward('filecancelled', p);
   });
 
+  // --wait-processed with a webhook: listening before the first file is sent, so no event is missed.
+  const heard = waitFor && waitFor.webhook ? new processing.EventLog() : null;
+  let receiver = null;
+  if (heard) {
+    receiver = await events.startReceiver({
+      ...waitFor.webhook,
+      flag: '--webhook-port',
+      onEvent: (event) => heard.record(event),
+      onError: (err, context) => output.failure(events.describeRefusal(err, context).replace(/^aem-upload: /, 'webhook: ')),
+    });
+    // Port 0 picks a free port: the one place where the user needs to be told which.
+    if (waitFor.webhook.port === 0 && !opts.quiet && !opts.json) io.stderr.write(`aem-upload: listening for processing events on ${receiver.url}\n`);
+  }
+
   let interrupted = false;
+  const stopWaiting = new AbortController();
   const release = onInterrupt(() => {
     interrupted = true;
     upload.cancel();
+    stopWaiting.abort();
   });
-  let result;
   try {
-    result = await upload.uploadPlanned(options, plan, { onSettled: (i, n) => { retries[i] = n; } });
-  } catch (err) {
+    let result;
+    try {
+      result = await upload.uploadPlanned(options, plan, { onSettled: (i, n) => { retries[i] = n; } });
+    } catch (err) {
+      output.end();
+      // Nothing was sent for any file: each is reported failed with the reason, and a setup
+      // problem (credentials, options) is a usage error.
+      const error = { code: (err && err.code) || 'EUNKNOWN', message: (err && err.message) || String(err) };
+      const report = buildReport(folderUrl, started, plan.entries, plan.entries.map(() => ({ status: 'failed', error })));
+      report.errors = [error];
+      output.event({ event: 'report', ...report });
+      writeReport(opts.report, report);
+      if (err && SETUP_CODES.has(err.code)) throw new UsageError(`${err.code}: ${err.message}`);
+      throw err;
+    }
     output.end();
+    // Files with a result but no event were completed by an earlier run (the journal).
+    for (const entry of result.detailedResult) {
+      if (!entry.result || entry.result.errors) continue;
+      const target = entry.result.targetFile;
+      const list = byTarget.get(target) || [];
+      for (const k of list) if (outcomes[k] === null) outcomes[k] = { status: 'skipped', size: entry.fileSize };
+    }
+    outcomes.forEach((outcome, i) => { if (outcome) outcome.retries = retries[i]; });
+    const report = buildReport(folderUrl, started, plan.entries, outcomes);
+    if (result.errors.length && !interrupted) report.errors = result.errors.map((e) => ({ code: e.code, message: e.message }));
+    let metadataFailed = 0;
+    let notProcessed = 0;
+    let assetsClient = null;
+    const assetsClientOf = () => {
+      const { clientFor } = require('./assets');
+      // The upload's provider: its token serves the Author API too.
+      assetsClient = assetsClient || clientFor(opts, { ...env, AEM_URL: env.AEM_URL || new URL(folderUrl).origin }, options.getAuth());
+      return assetsClient;
+    };
+    if (!interrupted && (opts.assetIds || rowOf)) {
+      const client = assetsClientOf();
+      metadataFailed = await afterUpload(client, report, { assetIds: !!opts.assetIds, rowOf });
+      for (const file of report.files.filter((f) => f.metadataError)) {
+        output.failure(`metadata not written: ${file.source} → ${file.target}: ${file.metadataError.code} ${file.metadataError.message}`);
+      }
+      report.seconds = (Date.now() - started) / 1000;
+    }
+    if (waitFor && !interrupted) {
+      notProcessed = await waitForProcessing({
+        client: assetsClientOf(), report, times, heard, waitFor, signal: stopWaiting.signal, output, opts, io,
+      });
+      report.seconds = (Date.now() - started) / 1000;
+    }
     release();
-    // Nothing was sent for any file: each is reported failed with the reason, and a setup
-    // problem (credentials, options) is a usage error.
-    const error = { code: (err && err.code) || 'EUNKNOWN', message: (err && err.message) || String(err) };
-    const report = buildReport(folderUrl, started, plan.entries, plan.entries.map(() => ({ status: 'failed', error })));
-    report.errors = [error];
+    if (receiver) await receiver.close();
     output.event({ event: 'report', ...report });
     writeReport(opts.report, report);
-    if (err && SETUP_CODES.has(err.code)) throw new UsageError(`${err.code}: ${err.message}`);
-    throw err;
-  }
-  output.end();
-  release();
-  // Files with a result but no event were completed by an earlier run (the journal).
-  for (const entry of result.detailedResult) {
-    if (!entry.result || entry.result.errors) continue;
-    const target = entry.result.targetFile;
-    const list = byTarget.get(target) || [];
-    for (const k of list) if (outcomes[k] === null) outcomes[k] = { status: 'skipped', size: entry.fileSize };
-  }
-  outcomes.forEach((outcome, i) => { if (outcome) outcome.retries = retries[i]; });
-  const report = buildReport(folderUrl, started, plan.entries, outcomes);
-  if (result.errors.length && !interrupted) report.errors = result.errors.map((e) => ({ code: e.code, message: e.message }));
-  let metadataFailed = 0;
-  if (!interrupted && (opts.assetIds || rowOf)) {
-    const { clientFor } = require('./assets');
-    // The upload's provider: its token serves the Author API too.
-    const client = clientFor(opts, { ...env, AEM_URL: env.AEM_URL || new URL(folderUrl).origin }, options.getAuth());
-    metadataFailed = await afterUpload(client, report, { assetIds: !!opts.assetIds, rowOf });
-    for (const file of report.files.filter((f) => f.metadataError)) {
-      output.failure(`metadata not written: ${file.source} → ${file.target}: ${file.metadataError.code} ${file.metadataError.message}`);
+    output.summary(report, { interrupted });
+    processingSummary(io, report, !!opts.quiet);
+    if (interrupted) return 130;
+    // Refused credentials fail every file at its first request: that is bad configuration, not failed files.
+    const refused = report.files.length && report.totals.uploaded === 0 && report.totals.skipped === 0
+      && report.files.every((f) => f.error && (f.error.code === 'ENOTAUTHORIZED' || f.error.code === 'EFORBIDDEN'));
+    const setupFailure = result.errors.find((e) => SETUP_CODES.has(e.code));
+    if ((setupFailure || refused) && report.totals.uploaded === 0) {
+      const error = setupFailure || report.files[0].error;
+      io.stderr.write(`aem-upload: ${error.code}: ${error.message} (check the credentials and the target)\n`);
+      return 2;
     }
-    report.seconds = (Date.now() - started) / 1000;
+    return report.totals.failed || report.totals.cancelled || result.errors.length || metadataFailed || notProcessed ? 1 : 0;
+  } finally {
+    // Also when something above threw: the receiver must not keep the process alive.
+    release();
+    if (receiver) await receiver.close();
   }
-  output.event({ event: 'report', ...report });
-  writeReport(opts.report, report);
-  output.summary(report, { interrupted });
-  if (interrupted) return 130;
-  // Refused credentials fail every file at its first request: that is bad configuration, not failed files.
-  const refused = report.files.length && report.totals.uploaded === 0 && report.totals.skipped === 0
-    && report.files.every((f) => f.error && (f.error.code === 'ENOTAUTHORIZED' || f.error.code === 'EFORBIDDEN'));
-  const setupFailure = result.errors.find((e) => SETUP_CODES.has(e.code));
-  if ((setupFailure || refused) && report.totals.uploaded === 0) {
-    const error = setupFailure || report.files[0].error;
-    io.stderr.write(`aem-upload: ${error.code}: ${error.message} (check the credentials and the target)\n`);
-    return 2;
+}
+
+/**
+ * --wait-processed: waits for the files that landed, with a status line every
+ * 5 s (not with --quiet or --json), each file's outcome as NDJSON
+ * (`fileprocessed` / `fileprocessingerror`) and each failure on stderr.
+ * Resolves with how many files were not processed.
+ */
+async function waitForProcessing({ client, report, times, heard, waitFor, signal, output, opts, io }) {
+  const indices = report.files.map((f, i) => i).filter((i) => report.files[i].status === 'uploaded' || report.files[i].status === 'skipped');
+  let settled = 0;
+  let failed = 0;
+  const timer = !opts.quiet && !opts.json && indices.length
+    ? setInterval(() => io.stderr.write(`aem-upload: waiting for processing: ${settled - failed}/${indices.length} processed, ${failed} not processed\n`), 5000)
+    : null;
+  output.event({ event: 'processingstart', files: indices.length, via: heard ? 'webhook' : 'poll' });
+  try {
+    return await processing.waitProcessed({
+      client,
+      report,
+      indices,
+      times,
+      events: heard,
+      timeoutMs: waitFor.timeoutMs,
+      signal,
+      onSettled: (i) => {
+        const file = report.files[i];
+        const p = file.processing;
+        settled += 1;
+        const base = { source: file.source, target: file.target, ...(file.assetId ? { assetId: file.assetId } : {}) };
+        if (p.status === 'processed') {
+          output.event({ event: 'fileprocessed', ...base, via: p.via, ...(p.seconds !== undefined ? { seconds: p.seconds } : {}) });
+          return;
+        }
+        failed += 1;
+        output.event({ event: 'fileprocessingerror', ...base, error: p.error });
+        if (p.error.code !== 'EUSERCANCELLED') output.failure(`not processed: ${file.source} → ${file.target}: ${p.error.code} ${p.error.message}`);
+      },
+    });
+  } finally {
+    if (timer) clearInterval(timer);
   }
-  return report.totals.failed || report.totals.cancelled || result.errors.length || metadataFailed ? 1 : 0;
 }
 
 async function runPlan(sources, opts, io) {
