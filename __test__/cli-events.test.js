@@ -280,6 +280,15 @@ describe('upload --wait-processed', () => {
     expect(report.processing).toMatchObject({ files: 5, processed: 5, failed: 0 });
   });
 
+  test('polling without an X-Api-Key: exit 2 before anything is sent, saying what to give', async () => {
+    fs.writeFileSync(path.join(work, '.env'), `AEM_URL=${env.emulator.url}\nAEM_BEARER_TOKEN=${TOKEN}\n`);
+    const before = (await env.emulator.state()).assets.length;
+    const r = await run(['upload', files(2), '--target', '/content/dam/nokey', '--wait-processed']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--wait-processed polls the Assets Author API, which needs an X-Api-Key: give --api-key \(or AEM_API_KEY\), or hear the events with --webhook-port/);
+    expect((await env.emulator.state()).assets.length).toBe(before);
+  });
+
   test('not processed within --processed-timeout: those files fail with ETIMEDOUT and the last state, exit 1', async () => {
     env.emulator.configure({ events: { webhookUrl: null, processingDelayMs: 3600000 } });
     const dir = files(3);

@@ -122,6 +122,12 @@ function processingOptions(opts, env) {
   if (opts.webhookPort === undefined) {
     const given = dependent.slice(2).find(([key]) => opts[key] !== undefined);
     if (given) throw new UsageError(`${given[1]} needs --webhook-port (without it, --wait-processed polls aem:assetState)`);
+    // Polling reads the Assets Author API, which refuses a request without
+    // X-Api-Key: say so now, not after every file has been sent.
+    if (!(opts.apiKey || env.AEM_API_KEY || env.AEM_IMS_CLIENT_ID)) {
+      throw new UsageError('--wait-processed polls the Assets Author API, which needs an X-Api-Key: '
+        + 'give --api-key (or AEM_API_KEY), or hear the events with --webhook-port');
+    }
     return { timeoutMs, webhook: null };
   }
   return {
