@@ -21,7 +21,9 @@ use rsa::signature::Verifier;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-const AUTH: &str = "Basic YWRtaW46YWRtaW4="; // admin:admin
+mod common;
+
+use common::{upload, urlencode, JsonBody, AUTH};
 const KEY: &str = "client-1";
 const CLIENT_ID: &str = "receiver-client";
 
@@ -140,57 +142,6 @@ fn events_config(webhook: &str, extra: Value) -> Value {
         events[key] = value.clone();
     }
     json!({ "events": events })
-}
-
-trait JsonBody {
-    async fn json_value(self) -> Value;
-}
-
-impl JsonBody for reqwest::Response {
-    async fn json_value(self) -> Value {
-        serde_json::from_slice(&self.bytes().await.unwrap()).unwrap()
-    }
-}
-
-fn form(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Uploads `data` as `/content/dam/<name>` by direct binary upload; returns the asset id.
-async fn upload(client: &reqwest::Client, emulator: &Emulator, name: &str, data: &[u8]) -> String {
-    let res = client
-        .post(format!("{}/content/dam.initiateUpload.json", emulator.url()))
-        .header("authorization", AUTH)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("fileName={}&fileSize={}", form(name), data.len()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let answer: Value = res.json_value().await;
-    let file = &answer["files"][0];
-    let uri = file["uploadURIs"][0].as_str().unwrap();
-    assert_eq!(client.put(uri).body(data.to_vec()).send().await.unwrap().status(), 201);
-    let res = client
-        .post(format!("{}{}", emulator.url(), answer["completeURI"].as_str().unwrap()))
-        .header("authorization", AUTH)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "fileName={}&fileSize={}&mimeType=image%2Fjpeg&uploadToken={}",
-            form(name),
-            data.len(),
-            form(file["uploadToken"].as_str().unwrap())
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json_value().await["assetId"].as_str().unwrap().to_string()
 }
 
 fn author(
@@ -545,7 +496,7 @@ async fn a_folder_delete_reports_each_asset_and_the_control_route_waits_for_idle
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!(
                 "fileName={name}&fileSize=1&mimeType=image%2Fjpeg&uploadToken={}",
-                form(file["uploadToken"].as_str().unwrap())
+                urlencode(file["uploadToken"].as_str().unwrap())
             ))
             .send()
             .await
