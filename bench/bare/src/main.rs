@@ -394,13 +394,17 @@ async fn run(options: Options) -> Result<(usize, u64)> {
     Ok((ctx.files.len(), ctx.files.iter().map(|f| f.size).sum()))
 }
 
-/// CPU seconds and peak RSS of this process, as Node's `process.resourceUsage()` gives them.
-fn usage() -> (f64, i64) {
-    // SAFETY: getrusage fills the struct it is given.
+/// CPU seconds (getrusage, as Node's `process.resourceUsage()`) and peak RSS
+/// (VmHWM: getrusage's maxrss would count the bench's own RSS at the fork)
+/// of this process, as the bench's Node runs report them.
+fn usage() -> (f64, u64) {
+    // SAFETY: getrusage only fills the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss as i64 * 1024)
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:")?.trim().strip_suffix(" kB")?.parse::<u64>().ok());
+    (seconds(usage.ru_utime) + seconds(usage.ru_stime), hwm.unwrap_or(usage.ru_maxrss as u64) * 1024)
 }
 
 #[tokio::main]
