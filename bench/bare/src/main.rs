@@ -43,26 +43,17 @@ type Result<T, E = Error> = std::result::Result<T, E>;
 /// are streamed in `CHUNK`s.
 const WHOLE: u64 = 1 << 20;
 const CHUNK: u64 = 256 << 10;
-/// The engine's limits (`docs/protocol.md` §1, §3, §5).
+/// The engine's limits (`docs/protocol.md` §1, §3; folders: `lib/filesystem-upload.js`).
 const INITIATES: usize = 4;
 const OPEN_FILES: usize = 200;
 const FOLDERS: usize = 8;
 /// Attempts of a request answered 429 or 503 (a throttled or unready AEM).
 const ATTEMPTS: u32 = 10;
-/// `encodeURIComponent`'s set, as the engine builds asset URLs.
-const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
 /// Segments of `/api/assets` folder URLs (`docs/protocol.md` §5).
 const FOLDER_SEGMENT: &AsciiSet =
     &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'(').remove(b')');
+/// `encodeURIComponent`'s set, as the engine builds asset URLs.
+const URI_COMPONENT: &AsciiSet = &FOLDER_SEGMENT.remove(b'!').remove(b'*').remove(b'\'');
 
 struct Options {
     dir: PathBuf,
