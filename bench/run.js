@@ -9,8 +9,8 @@
 //   A  5,000 files of 8 KiB in 50 folders      B  200 files of 1 MiB
 //   C  one 2 GiB file                          D  one 8 GiB file (when the disk has room)
 // Clients, each run as a whole process and measured the same way (wall time
-// from spawn to exit here; CPU time and peak RSS from the process's own
-// getrusage as it ends):
+// from spawn to exit here; CPU time from the process's own getrusage and peak
+// RSS from its VmHWM, as it ends):
 //   reference  @adobe/aem-upload through its public API (bench/upload-once.js,
 //              FileSystemUpload, deep)
 //   ours       aem-upload-rs the same way
@@ -181,8 +181,9 @@ const benchLine = (out) => {
 /**
  * Runs one process to its end and measures it as every row is measured:
  * `wallMs` from spawn to exit, here; CPU time and peak RSS as the process
- * reported them on stdout as it ended (`parse` finds that report). Rejects
- * when it fails or reports nothing.
+ * reported them on stdout as it ended (`parse` finds that report; peak RSS
+ * must be VmHWM: getrusage's maxRSS in a child counts this process's RSS at
+ * the fork). Rejects when it fails or reports nothing.
  */
 function measureProcess(label, command, args, { env, cwd, parse = benchLine } = {}) {
   return new Promise((resolve, reject) => {
