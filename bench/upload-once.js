@@ -40,6 +40,20 @@ async function timed(run) {
   return { result, uploadMs: Number(process.hrtime.bigint() - uploadStart) / 1e6 };
 }
 
+/**
+ * The process's peak RSS since it started: VmHWM. Not getrusage's maxRSS,
+ * which on Linux also counts the bench process's own RSS when it forked this
+ * one (it survives the exec), so a small client spawned by a larger bench
+ * would report the bench's size.
+ */
+function peakRss(usage) {
+  try {
+    const kb = /^VmHWM:\s*(\d+) kB$/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'));
+    if (kb) return Number(kb[1]) * 1024;
+  } catch (e) { /* not Linux */ }
+  return usage.maxRSS * 1024;
+}
+
 function report({ result, uploadMs }) {
   const usage = process.resourceUsage();
   const line = {
@@ -48,7 +62,7 @@ function report({ result, uploadMs }) {
     uploadMs,
     processMs: Number(process.hrtime.bigint() - started) / 1e6,
     cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
-    peakRssBytes: usage.maxRSS * 1024,
+    peakRssBytes: peakRss(usage),
     totalFiles: result.totalFiles,
     totalCompleted: result.totalCompleted,
     errors: result.errors.length,
