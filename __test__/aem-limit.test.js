@@ -4,6 +4,8 @@
 // default it adapts, so an upload against AEM's throttle lands every file
 // with few 429s; withMaxAemRequests(n) fixes it. Counts only, no timings.
 
+const path = require('path');
+const { spawn } = require('child_process');
 const ours = require('..');
 const { useEmulator, bytes, DEFAULT_AUTHORIZATION } = require('./helpers/emulator');
 
@@ -54,4 +56,26 @@ test('withMaxAemRequests(n) keeps at most n AEM requests in flight, and is check
   expect(bad.errors).toHaveLength(1);
   expect(bad.errors[0].code).toBe('EINVALIDOPTIONS');
   expect(bad.errors[0].message).toMatch(/maxAemRequests/);
+});
+
+test('aem-upload emulator --profile real-link-throttled runs the throttled real link', async () => {
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'aem-upload.js'), 'emulator', '--profile', 'real-link-throttled'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const ready = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
+    });
+    child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+  });
+  const config = await (await fetch(`${ready.url}/_emulator/config`)).json();
+  expect(config).toMatchObject({
+    profile: 'real-link-throttled',
+    throttle: { maxConcurrentAemRequests: 16, retryAfterSeconds: 1 },
+    link: { blobBytesPerSecond: 25000000 },
+    faults: { routes: { initiate: { latencyMs: 125, jitterMs: 50 }, complete: { latencyMs: 200, jitterMs: 100 } } },
+  });
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
 });

@@ -253,7 +253,7 @@ async function main(only = (process.env.BENCH_WORKLOADS || '').split(',').filter
         n: v.results.length,
       };
     };
-    const lines = ['', '### Real link (docs/protocol.md, "The real-link profile")', ''];
+    const lines = ['', '### Real link (docs/protocol.md §12)', ''];
     const targets = [];
     if (wanted('R')) {
       lines.push('| workload | client | median time | rate | peak AEM in flight | ours/ref |', '|---|---|---|---|---|---|');
