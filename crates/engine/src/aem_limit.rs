@@ -17,9 +17,11 @@
 //!   429s of requests admitted before the drop are the same event), and new
 //!   requests wait for the answer's `Retry-After` (at most [`MAX_PAUSE`]).
 //! - **Additive increase** of one per round trip up to `k − 1`, where the
-//!   limit holds; it probes `k` again after [`PROBE_ROUNDS`] full rounds, and
-//!   twice as long after each probe that met a 429 at the same ceiling. A
-//!   probe that holds for a round forgets the ceiling.
+//!   limit holds; it probes `k` again after [`PROBE_ROUNDS`] full rounds and
+//!   at least [`PROBE_PAUSES`] times the pause the 429 asked for (a probe
+//!   that fails costs such a pause, so probes cost at most a tenth of the
+//!   time), and twice as long after each probe that met a 429 at the same
+//!   ceiling. A probe that holds for a round forgets the ceiling.
 //! - A round counts only when it was used: requests admitted with fewer than
 //!   half the limit in flight do not raise it (a call that sends little must
 //!   not build up a limit it never tested).
@@ -42,6 +44,9 @@ pub const INITIAL: usize = 8;
 pub const MAX: usize = 256;
 /// Full rounds at `ceiling − 1` before the ceiling is probed again.
 pub const PROBE_ROUNDS: usize = 16;
+/// Holding below the ceiling lasts at least this many times the pause of the
+/// 429 that set it: a failed probe costs one such pause.
+pub const PROBE_PAUSES: u32 = 10;
 /// The longest a 429 pauses the call's other AEM requests: a `Retry-After` of
 /// an hour still delays its own request that long, not the whole call.
 pub const MAX_PAUSE: Duration = Duration::from_secs(60);
@@ -61,6 +66,8 @@ pub struct Window {
     steady: usize,
     /// Rounds to hold before probing.
     probe_rounds: usize,
+    /// And not before then.
+    hold_until: Option<Instant>,
     /// Bumped at every decrease; 429s of requests admitted before it are ignored.
     epoch: u64,
 }
@@ -80,6 +87,7 @@ impl Window {
             ceiling: None,
             steady: 0,
             probe_rounds: PROBE_ROUNDS,
+            hold_until: None,
             epoch: 0,
         }
     }
@@ -101,8 +109,8 @@ impl Window {
     }
 
     /// A request admitted with `admitted_with` requests in flight (itself
-    /// included) was answered, not with a 429.
-    pub fn on_success(&mut self, admitted_with: usize) {
+    /// included) was answered, not with a 429, at `now`.
+    pub fn on_success(&mut self, admitted_with: usize, now: Instant) {
         if admitted_with * 2 < self.limit {
             return;
         }
@@ -115,7 +123,8 @@ impl Window {
                 self.steady += 1;
                 if self.limit + 1 == ceiling {
                     // Holding just below the ceiling; probe it after a while.
-                    if self.steady >= self.probe_rounds * self.limit {
+                    let held = self.hold_until.is_none_or(|until| now >= until);
+                    if held && self.steady >= self.probe_rounds * self.limit {
                         self.limit = ceiling.min(MAX);
                         self.steady = 0;
                     }
@@ -140,8 +149,9 @@ impl Window {
     }
 
     /// A request admitted with `admitted_with` in flight, in `epoch`, was
-    /// answered 429. Returns whether the limit dropped (a new congestion event).
-    pub fn on_throttled(&mut self, admitted_with: usize, epoch: u64) -> bool {
+    /// answered 429 at `now`, asking for a pause of `pause`. Returns whether
+    /// the limit dropped (a new congestion event).
+    pub fn on_throttled(&mut self, admitted_with: usize, epoch: u64, pause: Duration, now: Instant) -> bool {
         if epoch != self.epoch {
             return false;
         }
@@ -161,6 +171,8 @@ impl Window {
             self.limit = decreased.min(k - 1).max(1);
             self.probe_rounds = PROBE_ROUNDS;
         }
+        let doublings = (self.probe_rounds / PROBE_ROUNDS).max(1) as u32;
+        self.hold_until = Some(now + pause.saturating_mul(PROBE_PAUSES).saturating_mul(doublings));
         true
     }
 }
@@ -278,13 +290,14 @@ impl AemPermit<'_> {
         if status == StatusCode::TOO_MANY_REQUESTS {
             state.throttled += 1;
             let Some(window) = state.window.as_mut() else { return };
-            window.on_throttled(admitted_with, epoch);
-            if let Some(wait) = retry_after.map(|w| w.min(MAX_PAUSE)).filter(|w| !w.is_zero()) {
-                let until = Instant::now() + wait;
+            let (pause, now) = (retry_after.unwrap_or_default().min(MAX_PAUSE), Instant::now());
+            window.on_throttled(admitted_with, epoch, pause, now);
+            if !pause.is_zero() {
+                let until = now + pause;
                 state.paused_until = Some(state.paused_until.map_or(until, |u| u.max(until)));
             }
         } else if let Some(window) = state.window.as_mut() {
-            window.on_success(admitted_with);
+            window.on_success(admitted_with, Instant::now());
         } else {
             return;
         }
@@ -309,12 +322,22 @@ impl Drop for AemPermit<'_> {
 mod tests {
     use super::*;
 
-    /// Answers `n` requests each admitted with a full window.
-    fn full_rounds(window: &mut Window, n: usize) {
+    /// Answers `n` requests each admitted with a full window, at `now`.
+    fn answered_at(window: &mut Window, n: usize, now: Instant) {
         for _ in 0..n {
             let limit = window.limit();
-            window.on_success(limit);
+            window.on_success(limit, now);
         }
+    }
+
+    /// Answers `n` requests each admitted with a full window, long after any hold.
+    fn full_rounds(window: &mut Window, n: usize) {
+        answered_at(window, n, Instant::now() + Duration::from_secs(3600));
+    }
+
+    /// A 429 for a request admitted with `k` in flight, without a pause.
+    fn throttled(window: &mut Window, k: usize, epoch: u64) -> bool {
+        window.on_throttled(k, epoch, Duration::ZERO, Instant::now())
     }
 
     #[test]
@@ -331,7 +354,7 @@ mod tests {
     fn an_unused_window_does_not_grow() {
         let mut w = Window::default();
         for _ in 0..1000 {
-            w.on_success(INITIAL / 2 - 1);
+            w.on_success(INITIAL / 2 - 1, Instant::now());
         }
         assert_eq!(w.limit(), INITIAL);
     }
@@ -340,11 +363,11 @@ mod tests {
     fn a_429_drops_once_per_event_and_remembers_the_ceiling() {
         let mut w = Window::new(17);
         let epoch = w.epoch();
-        assert!(w.on_throttled(17, epoch));
+        assert!(throttled(&mut w, 17, epoch));
         assert_eq!(w.limit(), 11, "17 × 0.7");
         assert_eq!(w.ceiling(), Some(17));
         // Other 429s of requests admitted before the drop: the same event.
-        assert!(!w.on_throttled(18, epoch));
+        assert!(!throttled(&mut w, 18, epoch));
         assert_eq!(w.limit(), 11);
         // Additive increase: one per full round, up to ceiling − 1, where it holds.
         full_rounds(&mut w, 11);
@@ -357,7 +380,8 @@ mod tests {
         assert_eq!(w.limit(), 17, "then probes it");
         // The probe meets a 429 at the same ceiling: straight back below it,
         // and the next probe comes twice as late.
-        assert!(w.on_throttled(17, w.epoch()));
+        let epoch = w.epoch();
+        assert!(throttled(&mut w, 17, epoch));
         assert_eq!(w.limit(), 16);
         full_rounds(&mut w, PROBE_ROUNDS * 16 * 2 - 1);
         assert_eq!(w.limit(), 16);
@@ -371,14 +395,37 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_waits_ten_pauses_and_longer_after_each_failure() {
+        let start = Instant::now();
+        let mut w = Window::new(17);
+        assert!(w.on_throttled(17, 0, Duration::from_secs(1), start));
+        full_rounds(&mut w, 11 + 12 + 13 + 14 + 15);
+        assert_eq!(w.limit(), 16);
+        // Enough rounds, but within ten pauses of the 429: it holds.
+        answered_at(&mut w, PROBE_ROUNDS * 16 * 4, start + Duration::from_secs(9));
+        assert_eq!(w.limit(), 16);
+        answered_at(&mut w, 1, start + Duration::from_secs(10));
+        assert_eq!(w.limit(), 17);
+        // The probe fails at the same ceiling: the next one waits twice as long.
+        let failed = start + Duration::from_secs(11);
+        assert!(w.on_throttled(17, w.epoch(), Duration::from_secs(1), failed));
+        answered_at(&mut w, PROBE_ROUNDS * 16 * 4, failed + Duration::from_secs(19));
+        assert_eq!(w.limit(), 16);
+        answered_at(&mut w, 1, failed + Duration::from_secs(20));
+        assert_eq!(w.limit(), 17);
+    }
+
+    #[test]
     fn a_lower_ceiling_decreases_multiplicatively() {
         let mut w = Window::new(40);
-        assert!(w.on_throttled(40, 0));
+        assert!(throttled(&mut w, 40, 0));
         assert_eq!(w.limit(), 28);
         // AEM now serves fewer: a 429 with 10 in flight drops below 10.
-        assert!(w.on_throttled(10, w.epoch()));
+        let epoch = w.epoch();
+        assert!(throttled(&mut w, 10, epoch));
         assert_eq!(w.limit(), 9);
-        assert!(w.on_throttled(1, w.epoch()));
+        let epoch = w.epoch();
+        assert!(throttled(&mut w, 1, epoch));
         assert_eq!(w.limit(), 1, "never below one");
     }
 
