@@ -3,7 +3,7 @@
 
 // The real-link rows of `npm run bench` (issue 21): the emulator at the
 // distances of a real AEM (`aem-upload emulator --profile real-link`,
-// docs/protocol.md "The real-link profile": initiate ~150 ms, complete
+// docs/protocol.md "A real link": initiate ~150 ms, complete
 // ~250 ms, folder ~100 ms, part PUT round trip ~20 ms, 25 MB/s per
 // connection to blob storage, all with jitter).
 //

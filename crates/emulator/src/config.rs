@@ -50,7 +50,7 @@ pub struct Config {
     /// The link to blob storage as every part PUT sees it.
     pub link: LinkConfig,
     /// A named set of the settings above, e.g. `real-link` (docs/protocol.md:
-    /// "The real-link profile"); keys given with it win over its values.
+    /// "A real link"); keys given with it win over its values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
     /// How many requests `/_emulator/requests` keeps.
@@ -416,8 +416,8 @@ impl Default for AuthorConfig {
     }
 }
 
-/// AEM answering 429 when a client pushes too hard (docs/protocol.md §11,
-/// "Throttling"): beyond `maxConcurrentAemRequests` initiate, complete,
+/// AEM answering 429 when a client pushes too hard (docs/protocol.md, "A
+/// real link"): beyond `maxConcurrentAemRequests` initiate, complete,
 /// folder and create-asset requests in flight, the next one is answered 429
 /// at once, with `Retry-After: retryAfterSeconds`. Part PUTs are not counted:
 /// they go to blob storage, not to AEM.
@@ -446,7 +446,7 @@ pub struct LinkConfig {
     pub blob_bytes_per_second: u64,
 }
 
-/// Named configurations (docs/protocol.md, "The real-link profile").
+/// Named configurations (docs/protocol.md, "A real link").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {

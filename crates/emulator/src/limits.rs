@@ -1,7 +1,7 @@
 //! What a real link imposes besides latency: AEM's throttling of concurrent
 //! requests (429 with `Retry-After`) and the per-connection bandwidth of
-//! blob storage (docs/protocol.md §11, "Throttling" and "The real-link
-//! profile"). Counts only; the settings are the configuration's.
+//! blob storage (docs/protocol.md, "A real link"). Counts only; the
+//! settings are the configuration's.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 

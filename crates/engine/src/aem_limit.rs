@@ -1,11 +1,11 @@
 //! How many requests to AEM one call keeps in flight (initiates, completes,
 //! folders, create-asset): a limit that adapts to what AEM answers, so that
-//! no option needs tuning on a real link (`docs/protocol.md`, "Adaptive AEM
-//! concurrency"). Part PUTs to blob storage are not counted here: they have
+//! no option needs tuning on a real link (`docs/protocol.md`, "A real
+//! link"). Part PUTs to blob storage are not counted here: they have
 //! `maxConcurrent`.
 //!
 //! The controller is AIMD with a remembered ceiling, like the AWS SDKs'
-//! adaptive retry mode and TCP (RFC 5681 slow start, RFC 8312's remembered
+//! adaptive retry mode and TCP (RFC 5681's slow start, CUBIC's remembered
 //! `W_max`):
 //!
 //! - **Slow start**: from [`INITIAL`], one more per answered request that
