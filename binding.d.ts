@@ -382,6 +382,11 @@ export interface NativeSessionOptions {
   rejectUnauthorized: boolean
   proxy?: string
   ca?: Array<string>
+  /**
+   * `withMaxAemRequests(n)`: a fixed limit of AEM requests in flight
+   * instead of the adaptive one; clamped to 1..=256.
+   */
+  maxAemRequests?: number
 }
 
 /** Parses a body: `{"event": …}` (an object, or an array for a batch) or `{"error": …}`. */

@@ -88,6 +88,20 @@ export interface EmulatorConfig {
   urlExpirySeconds?: number
   auth?: { anonymous?: boolean; basic?: Record<string, string>; bearer?: string[] }
   faults?: { seed?: number; routes?: Partial<Record<FaultRoute, RouteFaults>>; folderNotFoundWindowMs?: number }
+  /**
+   * AEM's throttling: beyond `maxConcurrentAemRequests` initiate, complete, folder and create-asset requests in
+   * flight (0, the default: no limit), the next is answered 429 at once with `Retry-After: retryAfterSeconds`
+   * (whole seconds, default 1). Part PUTs are not counted.
+   */
+  throttle?: { maxConcurrentAemRequests?: number; retryAfterSeconds?: number }
+  /** Every part PUT's body is read at most `blobBytesPerSecond` fast (0, the default: unlimited): a per-connection cap. */
+  link?: { blobBytesPerSecond?: number }
+  /**
+   * A real link (docs/protocol.md §12): latency with jitter per route (initiate ~150 ms, complete ~250 ms,
+   * folder ~100 ms, part PUT ~20 ms) and 25 MB/s per blob connection; `real-link-throttled` adds AEM's 429
+   * beyond 16 concurrent requests. Keys given with it win over its values.
+   */
+  profile?: 'real-link' | 'real-link-throttled'
   /** The emulator's IMS (`/ims/exchange/jwt`, `/ims/token/v3`). */
   ims?: {
     /** Lifetime of the access tokens it issues (default 86400). */
@@ -137,6 +151,15 @@ export interface EmulatorState {
   storage: string
   ims: ImsState
   events: EventsState
+  /** AEM requests in flight (initiate, complete, folder, create-asset), their peak since the last reset, and what the limits did. */
+  limits: {
+    aemInFlight: number
+    peakAemInFlight: number
+    admittedAemRequests: number
+    throttledAemRequests: number
+    /** Part PUTs read under `link.blobBytesPerSecond`. */
+    cappedPuts: number
+  }
 }
 
 /** Where the webhook registration stands: `pending` while the `?challenge=` handshake runs (events wait). */
@@ -277,6 +300,8 @@ export interface LoggedRequest {
   headers: string[]
   /** 0 when the connection was dropped unanswered. */
   status: number
+  /** When it arrived, in ms since the Unix epoch. */
+  at: number
   ms: number
 }
 

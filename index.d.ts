@@ -169,6 +169,14 @@ export declare class DirectBinaryUploadOptions {
    * `Authorization` header in `httpOptions.headers` fails with EINVALIDOPTIONS. Not part of `toJSON()`.
    */
   withAuth(provider: AuthProvider): this
+  /**
+   * AEM requests in flight (an addition): at most `n` (a whole number ≥ 1, else EINVALIDOPTIONS) initiates,
+   * completes, folder and create-asset requests of a call at once. By default the limit adapts: it grows
+   * while AEM keeps up and backs off when AEM answers 429 (pausing for its `Retry-After`), so no tuning is
+   * needed; a fixed limit is for benchmarks and instances with a known limit. Part PUTs keep
+   * `withMaxConcurrent`. Not part of `toJSON()`.
+   */
+  withMaxAemRequests(n: number): this
   /** The URL without trailing slashes, or '/'. */
   getUrl(): string
   /** The decoded path of the URL. */
@@ -185,6 +193,7 @@ export declare class DirectBinaryUploadOptions {
   getAbortSignal(): AbortSignal | undefined
   getJournal(): string | undefined
   getAuth(): AuthProvider | undefined
+  getMaxAemRequests(): number | undefined
   toJSON(): Record<string, unknown>
 }
 

@@ -37,7 +37,8 @@
 // Options (environment): BENCH_RUNS (A and B, default 5), BENCH_BIG_RUNS
 // (C and D, default 3), BENCH_WORKLOADS (e.g. "A,B"), BENCH_OUT (a markdown
 // file to write the table to), BENCH_BARE (the bare client's binary; default
-// target/release/bare-upload).
+// target/release/bare-upload). BENCH_WORKLOADS R and RT are the real-link
+// rows, run after the others by bench/real-link.js (its own options there).
 
 const fs = require('fs');
 const os = require('os');
@@ -52,6 +53,7 @@ const GIB = 1024 * MIB;
 const RUNS = Number(process.env.BENCH_RUNS) || 5;
 const BIG_RUNS = Number(process.env.BENCH_BIG_RUNS) || 3;
 const ONLY = (process.env.BENCH_WORKLOADS || '').split(',').filter(Boolean);
+const realLink = require('./real-link');
 // Part PUTs in flight of the latency row where both clients get the same limit.
 const LATENCY_MAX_CONCURRENT = 16;
 // compat.md §2.1's default part PUTs in flight, which the bare client is given too.
@@ -282,6 +284,7 @@ function machine() {
 // ----- main -----
 
 async function main() {
+  if (ONLY.length && ONLY.every((id) => realLink.IDS.includes(id))) return printRealLink();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aem-upload-rs-bench-'));
   const free = fs.statfsSync(work);
   const freeBytes = free.bavail * free.bsize;
@@ -468,6 +471,15 @@ async function main() {
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+  await printRealLink();
+}
+
+/** The real-link rows (R, RT), printed (and appended to BENCH_OUT) after the others. */
+async function printRealLink() {
+  const table = await realLink.main(ONLY);
+  if (!table) return;
+  process.stdout.write(`${table}\n`);
+  if (process.env.BENCH_OUT) fs.appendFileSync(process.env.BENCH_OUT, `${table}\n`);
 }
 
 main().catch((err) => {

@@ -30,6 +30,8 @@ async function main() {
     .withMaxUploadFiles(1000000)
     .withHttpOptions({ headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` } });
   if (maxConcurrent) options.withMaxConcurrent(Number(maxConcurrent));
+  // The real-link sweep (bench/real-link.js): a fixed AEM concurrency instead of the adaptive limit.
+  if (process.env.BENCH_MAX_AEM_REQUESTS) options.withMaxAemRequests(Number(process.env.BENCH_MAX_AEM_REQUESTS));
   const upload = new lib.FileSystemUpload();
   return report(await timed(() => upload.upload(options, [dir])));
 }

@@ -27,6 +27,9 @@ Options:
   --storage MODE      memory | digest | size | dir:PATH (default memory)
   --config FILE       JSON configuration file (flags override it)
   --strict MODE       fail | record (default fail)
+  --profile NAME      real-link | real-link-throttled: AEM and blob storage at
+                      the latency and bandwidth of a real link, and AEM's
+                      429s beyond 16 concurrent requests (docs/protocol.md)
   --seed N            fault-injection seed
   --anonymous         accept requests without credentials
   --service-credentials FILE
@@ -66,6 +69,7 @@ function emulatorConfig(args) {
       storage: { type: 'string' },
       config: { type: 'string' },
       strict: { type: 'string' },
+      profile: { type: 'string' },
       seed: { type: 'string' },
       anonymous: { type: 'boolean' },
       'service-credentials': { type: 'string' },
@@ -98,6 +102,7 @@ function emulatorConfig(args) {
   if (values.host !== undefined) config.host = values.host;
   if (values.storage !== undefined) config.storage = values.storage;
   if (values.strict !== undefined) config.strict = values.strict;
+  if (values.profile !== undefined) config.profile = values.profile;
   if (values.seed !== undefined) {
     const seed = Number(values.seed);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${values.seed}'`);

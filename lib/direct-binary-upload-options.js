@@ -95,6 +95,22 @@ class DirectBinaryUploadOptions {
     return this.auth;
   }
 
+  /**
+   * AEM requests in flight (an addition): at most `n` initiates, completes,
+   * folder and create-asset requests at once, instead of the default limit
+   * that adapts to AEM's answers (it grows while AEM keeps up and backs off
+   * on 429). For benchmarks and for AEM instances with a known limit; part
+   * PUTs keep `withMaxConcurrent`. Not part of toJSON().
+   */
+  withMaxAemRequests(n) {
+    this.maxAemRequests = n;
+    return this;
+  }
+
+  getMaxAemRequests() {
+    return this.maxAemRequests;
+  }
+
   getUrl() {
     const url = String(this.options.url === undefined ? '' : this.options.url).replace(/\/+$/, '');
     return url || '/';

@@ -24,6 +24,7 @@ class FileSystemUploadOptions extends DirectBinaryUploadOptions {
       copy.abortSignal = uploadOptions.abortSignal;
       if (uploadOptions.journal !== undefined) copy.journal = uploadOptions.journal;
       if (uploadOptions.auth !== undefined) copy.auth = uploadOptions.auth;
+      if (uploadOptions.maxAemRequests !== undefined) copy.maxAemRequests = uploadOptions.maxAemRequests;
       if (uploadOptions.proxy) copy.proxy = uploadOptions.proxy;
       if (typeof uploadOptions.replaceValue === 'string') copy.replaceValue = uploadOptions.replaceValue;
       if (typeof uploadOptions.folderNodeProcessor === 'function') copy.folderNodeProcessor = uploadOptions.folderNodeProcessor;

@@ -36,6 +36,7 @@ function sessionOptions(options) {
     rejectUnauthorized: agentOptions.rejectUnauthorized !== false,
     proxy: typeof proxy === 'string' && proxy ? proxy : undefined,
     ca: asArray(agentOptions.ca),
+    maxAemRequests: typeof options.getMaxAemRequests === 'function' ? numberOf(options.getMaxAemRequests() ?? undefined) : undefined,
   };
 }
 

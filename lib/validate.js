@@ -125,6 +125,10 @@ function checkTransferOptions(options) {
     throw invalid(`httpOptions.agent must be an object, got ${describe(agent)}`);
   }
   checkAuth(options, httpOptions);
+  const maxAemRequests = typeof options.getMaxAemRequests === 'function' ? options.getMaxAemRequests() : undefined;
+  if (maxAemRequests !== undefined && maxAemRequests !== null && !(Number.isInteger(maxAemRequests) && maxAemRequests >= 1)) {
+    throw invalid(`maxAemRequests must be a whole number ≥ 1, got ${describe(maxAemRequests)}`);
+  }
   const journal = typeof options.getJournal === 'function' ? options.getJournal() : undefined;
   if (journal !== undefined && journal !== null && (typeof journal !== 'string' || journal === '' || journal.includes('\0'))) {
     throw invalid(`journal must be a file path, got ${describe(journal)}`);

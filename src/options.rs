@@ -57,6 +57,9 @@ pub struct NativeSessionOptions {
     pub reject_unauthorized: bool,
     pub proxy: Option<String>,
     pub ca: Option<Vec<String>>,
+    /// `withMaxAemRequests(n)`: a fixed limit of AEM requests in flight
+    /// instead of the adaptive one; clamped to 1..=256.
+    pub max_aem_requests: Option<f64>,
 }
 
 /// A whole number of at least 0, or `default` (the facade's `nonNegativeInt`).

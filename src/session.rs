@@ -62,6 +62,9 @@ impl NativeSession {
         let client = Client::new(&connect).map_err(|e| invalid(e.message()))?;
         let headers: Vec<(String, String)> = options.headers.into_iter().collect();
         let mut session = AemSession::new(client, &headers);
+        if let Some(n) = options.max_aem_requests.filter(|n| n.is_finite()) {
+            session = session.with_max_aem_requests(n.max(1.0) as usize);
+        }
         if let Some(auth) = auth {
             session = session.with_credentials(auth.provider().credentials());
         }

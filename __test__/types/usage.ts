@@ -30,6 +30,12 @@ async function demo(): Promise<void> {
     .withAssetNodeNameProcessor(async (name) => name.toLowerCase())
     .withAbortSignal(controller.signal)
     .withJournal('upload.journal')
+    .withMaxAemRequests(16)
+  const aemLimit: number | undefined = options.getMaxAemRequests()
+  void aemLimit
+  const realLink = await startEmulator({ profile: 'real-link-throttled', throttle: { retryAfterSeconds: 2 }, link: { blobBytesPerSecond: 1e6 } })
+  const throttled: number = realLink.state().limits.throttledAemRequests
+  void throttled
   const upload = new FileSystemUpload({ log: { info: (m: string) => void m } })
   upload.on('fileerror', (event: FileErrorEvent) => {
     const code: string = event.errors[0].getCode()

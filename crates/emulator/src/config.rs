@@ -45,6 +45,14 @@ pub struct Config {
     pub auth: AuthConfig,
     pub ims: ImsConfig,
     pub faults: FaultConfig,
+    /// AEM's own throttling of initiate, complete, folder and create-asset requests.
+    pub throttle: ThrottleConfig,
+    /// The link to blob storage as every part PUT sees it.
+    pub link: LinkConfig,
+    /// A named set of the settings above, e.g. `real-link` (docs/protocol.md:
+    /// "A real link"); keys given with it win over its values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
     /// How many requests `/_emulator/requests` keeps.
     pub request_log_limit: usize,
     /// Author API deletes all answer 202 and a job that finishes after this
@@ -84,6 +92,9 @@ impl Default for Config {
             auth: AuthConfig::default(),
             ims: ImsConfig::default(),
             faults: FaultConfig::default(),
+            throttle: ThrottleConfig::default(),
+            link: LinkConfig::default(),
+            profile: None,
             request_log_limit: 10_000,
             async_delete: None,
             author: AuthorConfig::default(),
@@ -96,6 +107,16 @@ impl Default for Config {
 impl Config {
     /// Parses a JSON configuration, applying a preset before explicit sizes.
     pub fn from_json(value: serde_json::Value) -> Result<Config, String> {
+        let value = match value.get("profile") {
+            Some(name) => {
+                let profile: Profile =
+                    serde_json::from_value(name.clone()).map_err(|e| format!("invalid emulator config: {e}"))?;
+                let mut base = profile.settings();
+                merge_patch(&mut base, &value);
+                base
+            }
+            None => value,
+        };
         let preset_given = value.get("preset").is_some();
         let explicit = |key: &str| value.get(key).is_some();
         let (has_min, has_max, has_uris) = (explicit("minPartSize"), explicit("maxPartSize"), explicit("maxUris"));
@@ -124,11 +145,20 @@ impl Config {
         if let Some(secret) = &self.secret {
             current["secret"] = serde_json::Value::String(secret.clone());
         }
+        // A profile in a patch goes under the patch's other keys, over the
+        // current configuration.
+        if let Some(name) = patch.get("profile") {
+            let profile: Profile =
+                serde_json::from_value(name.clone()).map_err(|e| format!("invalid emulator config: {e}"))?;
+            merge_patch(&mut current, &profile.settings());
+        }
         merge_patch(&mut current, patch);
-        // A preset in a patch is applied only when it is the patch that names it.
-        if patch.get("preset").is_none() {
-            if let Some(obj) = current.as_object_mut() {
-                obj.remove("preset");
+        // A preset or profile in a patch is applied only when it is the patch that names it.
+        for named in ["preset", "profile"] {
+            if patch.get(named).is_none() {
+                if let Some(obj) = current.as_object_mut() {
+                    obj.remove(named);
+                }
             }
         }
         let mut patched = Config::from_json(current)?;
@@ -471,6 +501,76 @@ impl EventsConfig {
     }
 }
 
+/// AEM answering 429 when a client pushes too hard (docs/protocol.md, "A
+/// real link"): beyond `maxConcurrentAemRequests` initiate, complete,
+/// folder and create-asset requests in flight, the next one is answered 429
+/// at once, with `Retry-After: retryAfterSeconds`. Part PUTs are not counted:
+/// they go to blob storage, not to AEM.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// 0: no throttling.
+    pub max_concurrent_aem_requests: usize,
+    /// Whole seconds, as HTTP's `Retry-After` (delta-seconds) and AEM send it.
+    pub retry_after_seconds: u64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig { max_concurrent_aem_requests: 0, retry_after_seconds: 1 }
+    }
+}
+
+/// The link to blob storage.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct LinkConfig {
+    /// Every part PUT's body is read at most this fast (0: unlimited): one
+    /// request per connection, so a per-connection bandwidth cap. A `slow`
+    /// fault slows a PUT further, never speeds it up.
+    pub blob_bytes_per_second: u64,
+}
+
+/// Named configurations (docs/protocol.md, "A real link").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// AEM and blob storage at the distances of a real link: latency with
+    /// jitter per route, and a per-connection cap on part PUTs.
+    RealLink,
+    /// `real-link`, and AEM throttling beyond 16 concurrent requests.
+    RealLinkThrottled,
+}
+
+impl Profile {
+    /// The AEM requests a throttled real link serves at once.
+    pub const THROTTLED_AEM_REQUESTS: usize = 16;
+
+    /// The settings the profile stands for, as configuration JSON. Each
+    /// latency is a base plus a uniform jitter, so the mean is the figure of
+    /// docs/protocol.md: initiate 150 ms, complete 250 ms, folder 100 ms, a
+    /// part PUT's round trip 20 ms, 25 MB/s per connection to blob storage.
+    pub fn settings(self) -> serde_json::Value {
+        let mut settings = serde_json::json!({
+            "faults": {"routes": {
+                "initiate": {"latencyMs": 125, "jitterMs": 50},
+                "complete": {"latencyMs": 200, "jitterMs": 100},
+                "createasset": {"latencyMs": 200, "jitterMs": 100},
+                "folder": {"latencyMs": 80, "jitterMs": 40},
+                "part": {"latencyMs": 15, "jitterMs": 10},
+            }},
+            "link": {"blobBytesPerSecond": 25_000_000},
+        });
+        if self == Profile::RealLinkThrottled {
+            settings["throttle"] = serde_json::json!({
+                "maxConcurrentAemRequests": Profile::THROTTLED_AEM_REQUESTS,
+                "retryAfterSeconds": 1,
+            });
+        }
+        settings
+    }
+}
+
 /// Seeded fault injection. A decision is a function of (seed, route, stable
 /// request key, attempt number), so reruns see the same faults.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -610,6 +710,33 @@ mod tests {
         assert_eq!((v12.min_part_size, v12.max_part_size), (256 * KIB, 4000 * MIB));
         let explicit = Config::from_json(json!({"preset": "historic", "minPartSize": 5})).unwrap();
         assert_eq!((explicit.min_part_size, explicit.max_part_size), (5, 100 * MIB));
+    }
+
+    #[test]
+    fn profiles_fill_what_is_not_given() {
+        let real = Config::from_json(json!({"profile": "real-link"})).unwrap();
+        assert_eq!(real.profile, Some(Profile::RealLink));
+        assert_eq!(real.faults.routes["complete"].latency_ms, 200);
+        assert_eq!(real.faults.routes["part"].jitter_ms, 10);
+        assert_eq!(real.link.blob_bytes_per_second, 25_000_000);
+        assert_eq!(real.throttle.max_concurrent_aem_requests, 0);
+        // Explicit keys win, key by key.
+        let tuned = Config::from_json(json!({
+            "profile": "real-link-throttled",
+            "throttle": {"maxConcurrentAemRequests": 4},
+            "faults": {"routes": {"complete": {"latencyMs": 10}}},
+        }))
+        .unwrap();
+        assert_eq!(tuned.throttle.max_concurrent_aem_requests, 4);
+        assert_eq!(tuned.throttle.retry_after_seconds, 1);
+        assert_eq!((tuned.faults.routes["complete"].latency_ms, tuned.faults.routes["complete"].jitter_ms), (10, 100));
+        // A patch that names a profile applies it over the current configuration.
+        let patched = Config::default().patched(&json!({"profile": "real-link-throttled"})).unwrap();
+        assert_eq!(patched.throttle.max_concurrent_aem_requests, Profile::THROTTLED_AEM_REQUESTS);
+        let later = patched.patched(&json!({"strict": "record"})).unwrap();
+        assert_eq!(later.throttle.max_concurrent_aem_requests, Profile::THROTTLED_AEM_REQUESTS);
+        assert_eq!(later.profile, None);
+        assert!(Config::from_json(json!({"profile": "moon-link"})).is_err());
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub struct LoggedRequest {
     pub headers: Vec<hyper::header::HeaderName>,
     /// 0 when the connection was dropped unanswered.
     pub status: u16,
+    /// When the request arrived, in ms since the Unix epoch (fractional).
+    pub at: f64,
     pub ms: f64,
 }
 
@@ -142,6 +144,8 @@ pub struct Context {
     pub blob_url: String,
     /// The DAM changed since the dir-mode index was last written.
     pub dirty: AtomicBool,
+    /// AEM's throttling and the blob link's cap.
+    pub limits: crate::limits::Limits,
 }
 
 /// A refusal because of a violation, or the request may proceed.
@@ -251,6 +255,7 @@ impl Context {
         state["faults"] = serde_json::to_value(&journal.faults).expect("serialisable");
         state["storage"] = Value::String(self.storage.mode().name());
         drop(journal);
+        state["limits"] = self.limits.state();
         state["ims"] = self.ims.state();
         state["events"] = self.events.state();
         state
@@ -289,6 +294,7 @@ impl Context {
         self.attempts.clear();
         self.ims.reset_counters();
         self.events.reset();
+        self.limits.reset();
     }
 
     /// Registers a credentials document with IMS (see [`ims::credentials::parse`]).

@@ -31,6 +31,7 @@ mod http;
 mod ids;
 pub mod ims;
 pub mod keys;
+mod limits;
 mod routes;
 mod server;
 pub mod signing;
@@ -107,6 +108,7 @@ impl Emulator {
             url,
             blob_url,
             dirty: std::sync::atomic::AtomicBool::new(false),
+            limits: limits::Limits::default(),
         });
         let credentials = ctx.config().ims.credentials.clone();
         for document in &credentials {

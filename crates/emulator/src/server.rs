@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::context::{Context, LoggedRequest};
-use crate::http::{Outcome, Request};
+use crate::http::{self, Outcome, Request};
+use crate::limits::{self, Limits};
 use crate::routes;
 
 /// Which origin a listener serves.
@@ -71,6 +72,10 @@ fn is_transient(e: &io::Error) -> bool {
 
 async fn handle(ctx: &Arc<Context>, origin: Origin, req: Request) -> Result<crate::http::Response, DropConnection> {
     let started = Instant::now();
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let mut headers: Vec<_> = req.headers().keys().cloned().collect();
@@ -80,6 +85,18 @@ async fn handle(ctx: &Arc<Context>, origin: Origin, req: Request) -> Result<crat
         Origin::Blob => routes::names::PART,
     };
     let outcome = match origin {
+        Origin::Aem if limits::throttled_route(route) => {
+            // AEM's throttle (docs/protocol.md §11): over the limit, 429 at once.
+            let config = ctx.config();
+            match ctx.limits.admit(config.throttle.max_concurrent_aem_requests) {
+                Some(_slot) => routes::dispatch_aem(ctx, route, req).await,
+                None => {
+                    let mut req = req;
+                    http::drain(req.body_mut(), None).await;
+                    Outcome::Respond(Limits::refusal(&config))
+                }
+            }
+        }
         Origin::Aem => routes::dispatch_aem(ctx, route, req).await,
         Origin::Blob => routes::dispatch_blob(ctx, req).await,
     };
@@ -94,6 +111,7 @@ async fn handle(ctx: &Arc<Context>, origin: Origin, req: Request) -> Result<crat
             route,
             headers,
             status,
+            at,
             ms: started.elapsed().as_secs_f64() * 1000.0,
         });
     }

@@ -17,6 +17,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, RETRY_AFTER, S
 use reqwest::{Method, StatusCode, Url};
 use tokio_util::sync::CancellationToken;
 
+use crate::aem_limit::AemLimit;
 use crate::redact::redact_url;
 use crate::{Error, ErrorCode, Result};
 
@@ -274,12 +275,15 @@ pub struct Request<'a> {
     /// Replayed and fed on every attempt. Only the AEM session sets it
     /// (`docs/protocol.md §4`); blob and other origins never get cookies.
     pub cookies: Option<&'a CookieJar>,
+    /// Waited for before each attempt and told how it ended. Only the AEM
+    /// session sets it (`crate::aem_limit`): blob PUTs have `maxConcurrent`.
+    pub limit: Option<&'a AemLimit>,
 }
 
 impl<'a> Request<'a> {
     /// A request whose body is built for each attempt by `body`.
     pub fn new(method: Method, url: &'a Url, headers: HeaderMap, body: BodyFactory<'a>) -> Request<'a> {
-        Request { method, url, headers, body, cookies: None }
+        Request { method, url, headers, body, cookies: None, limit: None }
     }
 
     /// A request with a body held in memory (resent as is on a retry).
@@ -361,12 +365,34 @@ impl Failure {
 
 impl Client {
     /// One attempt: send, read the whole answer, fail on a non-2xx.
-    async fn attempt(&self, send: &Request<'_>, policy: &RetryPolicy) -> std::result::Result<Answer, Failure> {
-        match self.exchange(send, policy).await {
+    /// With a limit, the attempt first waits for room there; a cancel ends
+    /// that wait at once (a request not yet sent gets no cancel grace).
+    async fn attempt(
+        &self,
+        send: &Request<'_>,
+        policy: &RetryPolicy,
+        cancel: &CancellationToken,
+    ) -> std::result::Result<Answer, Failure> {
+        let permit = match send.limit {
+            Some(limit) => Some(tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(cancelled_failure()),
+                permit = limit.acquire() => permit,
+            }),
+            None => None,
+        };
+        let result = match self.exchange(send, policy).await {
             Ok(answer) if answer.status.is_success() => Ok(answer),
             Ok(answer) => Err(Failure::of(&answer)),
             Err(error) => Err(Failure { error, status: None, retry_after: None }),
+        };
+        if let Some(permit) = permit {
+            match &result {
+                Ok(answer) => permit.answered(Some(answer.status), None),
+                Err(failure) => permit.answered(failure.status, failure.retry_after),
+            }
         }
+        result
     }
 
     /// One attempt: send and read the whole answer, whatever its status.
@@ -413,7 +439,7 @@ impl Client {
         cancel: &CancellationToken,
         retried: &mut (dyn FnMut(&Error) + std::marker::Send),
     ) -> std::result::Result<Answer, Failure> {
-        retry(policy, cancel, retried, || self.attempt(send, policy)).await
+        retry(policy, cancel, retried, || self.attempt(send, policy, cancel)).await
     }
 
     /// Sends with the retries of [`Client::send`], but hands back the last

@@ -13,6 +13,7 @@
 //! [`target::Target`]s without sending anything; [`assets::AssetsClient`]
 //! speaks the Assets Author API.
 
+pub mod aem_limit;
 pub mod asset_events;
 pub mod assets;
 pub mod auth;

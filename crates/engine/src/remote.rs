@@ -125,6 +125,7 @@ impl RemoteSource {
             headers,
             body: Box::new(|_| Ok(reqwest::Body::from(Bytes::new()))),
             cookies: None,
+            limit: None,
         }
     }
 

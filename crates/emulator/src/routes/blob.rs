@@ -137,7 +137,7 @@ pub async fn handle(ctx: &Arc<Context>, mut req: Request) -> Outcome {
         Some(Fault::ResetMid) => Some(declared.unwrap_or(2) / 2),
         _ => None,
     };
-    let mut pacer = decision.slow_bytes_per_second.map(Pacer::new);
+    let mut pacer = ctx.limits.blob_rate(&ctx.config(), decision.slow_bytes_per_second).map(Pacer::new);
     let body = req.body_mut();
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else { return Outcome::Reset };

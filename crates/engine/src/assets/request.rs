@@ -162,6 +162,7 @@ impl Api {
             headers,
             body: Box::new(move |_| Ok(reqwest::Body::from(body.clone()))),
             cookies: Some(&self.cookies),
+            limit: None,
         };
         let log = self.log.clone();
         let what = call.what.as_str();

@@ -40,7 +40,6 @@ pub(super) struct Context {
     pub state: Vec<FileState>,
     /// Part PUTs in flight across the call (`maxConcurrent`).
     pub part_permits: Semaphore,
-    pub complete_permits: Semaphore,
     /// Read buffers of large parts, reused for the whole call.
     pub buffers: Arc<BufferPool>,
     pub retry_errors: Mutex<Vec<Error>>,
@@ -67,7 +66,6 @@ impl Context {
             sink,
             cancel,
             part_permits: Semaphore::new(concurrency),
-            complete_permits: Semaphore::new((concurrency * 2).max(8)),
             retry_errors: Mutex::new(Vec::new()),
             options,
             resume,

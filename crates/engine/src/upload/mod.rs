@@ -9,8 +9,9 @@
 //! - `resume`: the journal; `report`: events, logs and retried errors.
 //!
 //! Concurrency: initiates overlap once the first answer has decided the mode;
-//! part PUTs of all files share `max_concurrent` permits; completes run
-//! concurrently. Every file ends with exactly one terminal event.
+//! part PUTs of all files share `max_concurrent` permits; initiates,
+//! completes and create-asset requests share the session's AEM limit, which
+//! adapts to AEM's 429s (`crate::aem_limit`). Every file ends with exactly one terminal event.
 
 mod cancel;
 mod complete;
