@@ -7,7 +7,6 @@
 // createWebhookHandler on http.createServer: the same one `upload
 // --wait-processed --webhook-port N` runs while it uploads.
 
-const http = require('http');
 const { UsageError, loadEnv } = require('./config');
 
 /** How long in-flight deliveries may finish once the server is told to stop. */
@@ -55,7 +54,7 @@ async function startReceiver({ host = '127.0.0.1', port: wanted = 0, clientId, k
     ...(clientId ? { clientId } : {}),
     ...(keys ? { keyBaseUrl: keys } : {}),
   });
-  const server = http.createServer(handler);
+  const server = require('http').createServer(handler); // loaded here: `upload` needs it only with --webhook-port
   // I/O Events gives a delivery 10 s; a receiver that hangs longer gains nothing.
   server.requestTimeout = 30000;
   await new Promise((resolve, reject) => {

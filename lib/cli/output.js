@@ -7,7 +7,6 @@
 // goes to stderr at the end. Messages never carry secrets: engine messages
 // are already redacted, and sources are shown without URL queries.
 
-const cliProgress = require('cli-progress');
 
 const STATUS_EVERY_MS = 5000;
 
@@ -57,6 +56,8 @@ class Output {
     this.totals = { files, bytes };
     this.started = Date.now();
     if (this.progress === 'bar') {
+      // Loaded only for a bar (a terminal): the command's start is part of every run's time.
+      const cliProgress = require('cli-progress');
       this.multi = new cliProgress.MultiBar({
         stream: this.io.stderr,
         fps: 10,

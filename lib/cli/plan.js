@@ -7,7 +7,6 @@
 
 const fs = require('fs');
 const path = require('path');
-const picomatch = require('picomatch');
 const FileSystemUpload = require('../filesystem-upload');
 const { UsageError } = require('./config');
 
@@ -24,6 +23,8 @@ function isUrl(source) {
  */
 function globFilter(include = [], exclude = []) {
   if (!include.length && !exclude.length) return null;
+  // Loaded only when filtering: the command's start is part of every run's time.
+  const picomatch = require('picomatch');
   const compile = (patterns) => patterns.map((p) => picomatch(p, { dot: true, basename: !p.includes('/') }));
   const inc = compile(include);
   const exc = compile(exclude);

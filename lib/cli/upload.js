@@ -216,7 +216,10 @@ async function runUpload(sources, opts, io) {
 
   const upload = new FileSystemUpload();
   const errorOf = (payload) => (payload.errors && payload.errors[0] ? { code: payload.errors[0].code, message: payload.errors[0].message } : undefined);
+  // Events become NDJSON lines with --json only; without it, nothing is built
+  // per file that nobody prints (thousands of files, every run).
   const forward = (name, payload) => {
+    if (!output.json) return;
     const event = { event: name, ...payload };
     if (payload.errors) event.errors = payload.errors.map((e) => ({ code: e.code, message: e.message }));
     output.event(event);
@@ -226,14 +229,20 @@ async function runUpload(sources, opts, io) {
     forward('fileuploadstart', { fileCount: p.fileCount, totalSize: p.totalSize, directoryCount: p.directoryCount });
   });
   upload.on('foldercreated', (p) => forward('foldercreated', p));
-  upload.on('filestart', (p) => {
-    if (!startedAt.has(p.targetFile)) startedAt.set(p.targetFile, Date.now());
-    forward('filestart', p);
-  });
-  upload.on('fileprogress', (p) => {
-    output.progressed(p.targetFile, p.transferred);
-    forward('fileprogress', p);
-  });
+  // Start and progress events cross from the engine only while listened to:
+  // listen when a line, a display or --wait-processed's times use them.
+  if (output.json || waitFor) {
+    upload.on('filestart', (p) => {
+      if (!startedAt.has(p.targetFile)) startedAt.set(p.targetFile, Date.now());
+      forward('filestart', p);
+    });
+  }
+  if (output.json || output.progress !== 'none') {
+    upload.on('fileprogress', (p) => {
+      output.progressed(p.targetFile, p.transferred);
+      forward('fileprogress', p);
+    });
+  }
   upload.on('fileend', (p) => {
     const i = settle(p, { status: 'uploaded', size: p.fileSize });
     if (i !== null) times[i] = { started: startedAt.get(p.targetFile) || Date.now(), ended: Date.now() };
