@@ -26,6 +26,7 @@ const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
 const { spawn } = require('child_process');
+const { startEmulator: startProcess } = require('./processes');
 
 const ROOT = path.join(__dirname, '..');
 const MIB = 1024 * 1024;
@@ -97,30 +98,10 @@ function makeBigFiles(dir, count, size) {
 // ----- the emulator and one run -----
 
 async function startEmulator(profile) {
-  const args = [path.join(ROOT, 'bin', 'aem-upload.js'), 'emulator', '--storage', 'digest', '--profile', profile];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ready = await new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
-    });
-    child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-  });
-  const call = async (method, route, body) => {
-    const res = await fetch(`${ready.url}/_emulator/${route}`, { method, body: body && JSON.stringify(body), headers: body ? { 'content-type': 'application/json' } : {} });
-    if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  const emulator = await startProcess(['--storage', 'digest', '--profile', profile]);
   // Every request of a run stays in the log (the 429 share is read from it).
-  await call('PATCH', 'config', { requestLogLimit: 100000 });
-  return {
-    url: ready.url,
-    reset: () => call('POST', 'reset'),
-    state: () => call('GET', 'state'),
-    requests: () => call('GET', 'requests'),
-    stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }),
-  };
+  await emulator.configure({ requestLogLimit: 100000 });
+  return emulator;
 }
 
 function warm(dir) {

@@ -54,6 +54,7 @@ const RUNS = Number(process.env.BENCH_RUNS) || 5;
 const BIG_RUNS = Number(process.env.BENCH_BIG_RUNS) || 3;
 const ONLY = (process.env.BENCH_WORKLOADS || '').split(',').filter(Boolean);
 const realLink = require('./real-link');
+const { startEmulator, startOrigin } = require('./processes');
 // Part PUTs in flight of the latency row where both clients get the same limit.
 const LATENCY_MAX_CONCURRENT = 16;
 // compat.md §2.1's default part PUTs in flight, which the bare client is given too.
@@ -106,46 +107,6 @@ function makeBigFile(dir, size) {
   }
   fs.closeSync(fd);
   return new Map([[`/${path.basename(file)}`, { size, sha256: hash.digest('hex') }]]);
-}
-
-// ----- the emulator process -----
-
-async function startEmulator(storage) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'aem-upload.js'), 'emulator', '--storage', storage], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ready = await new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
-    });
-    child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-  });
-  const call = async (method, route, body) => {
-    const res = await fetch(`${ready.url}/_emulator/${route}`, { method, body: body && JSON.stringify(body), headers: body ? { 'content-type': 'application/json' } : {} });
-    if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
-  return {
-    url: ready.url,
-    reset: () => call('POST', 'reset'),
-    state: () => call('GET', 'state'),
-    configure: (patch) => call('PATCH', 'config', patch),
-    stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }),
-  };
-}
-
-/** The origin of the URL-source row: the files of `dir` over HTTP, in its own process. */
-async function startOrigin(dir) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'origin.js'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const ready = await new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
-    });
-    child.on('exit', (code) => reject(new Error(`origin exited with ${code}`)));
-  });
-  return { url: ready.url, stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }) };
 }
 
 // ----- one run -----
@@ -308,8 +269,8 @@ async function main() {
       w.expected = w.make(w.dir);
     }
     const active = workloads.filter((w) => !w.skip);
-    const digest = await startEmulator('digest');
-    const sizeOnly = await startEmulator('size');
+    const digest = await startEmulator(['--storage', 'digest']);
+    const sizeOnly = await startEmulator(['--storage', 'size']);
     const variants = [];
     const all = ['reference', 'ours', 'limit'];
     for (const w of active) {

@@ -9,6 +9,7 @@
 const fs = require('fs');
 const path = require('path');
 const { UsageError } = require('./config');
+const { pool } = require('./pool');
 
 /** Asset lookups and metadata writes in flight at once. */
 const IN_FLIGHT = 8;
@@ -70,19 +71,6 @@ function keysOf(source, roots, cwd) {
   return keys.map(normalise);
 }
 
-/** Runs `work(item)` over `items`, IN_FLIGHT at a time. */
-async function pool(items, work) {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(IN_FLIGHT, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next];
-      next += 1;
-      await work(item);
-    }
-  });
-  await Promise.all(runners);
-}
-
 /**
  * Matches the CSV's rows to the plan's files: `{rowOf: Map<index, values>,
  * unmatched: [row numbers]}`.
@@ -115,7 +103,7 @@ async function afterUpload(client, report, { assetIds = false, rowOf = null }) {
     .map((file, i) => ({ file, i }))
     .filter(({ file, i }) => (file.status === 'uploaded' || file.status === 'skipped') && (assetIds || (rowOf && rowOf.has(i))));
   let failed = 0;
-  await pool(landed, async ({ file, i }) => {
+  await pool(landed, IN_FLIGHT, async ({ file, i }) => {
     let id;
     try {
       id = await client.assetIdForPath(file.target);

@@ -15,6 +15,8 @@
 // (EPROCESSINGFAILED, ETIMEDOUT after --processed-timeout, EUSERCANCELLED, or
 // the lookup's error); the caller reports it as a per-file failure.
 
+const { pool } = require('./pool');
+
 const PROCESSING_COMPLETED = 'aem.assets.asset.processing_completed';
 /** Metadata reads in flight at once. */
 const IN_FLIGHT = 8;
@@ -77,18 +79,6 @@ function pause(ms, signal, wakers = []) {
     if (signal) signal.addEventListener('abort', done, { once: true });
     for (const waker of wakers) waker.then(done);
   });
-}
-
-async function pool(items, work) {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(IN_FLIGHT, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next];
-      next += 1;
-      await work(item);
-    }
-  });
-  await Promise.all(runners);
 }
 
 function median(values) {
@@ -177,7 +167,7 @@ async function waitProcessed({ client, report, indices, times, events = null, ti
     const graceOver = Date.now() - waitStarted >= EVENT_GRACE_MS;
     const due = [...pending].filter((i) => !events || graceOver || !times[i] || times[i].started === undefined);
     if (due.length) {
-      await pool(due, poll);
+      await pool(due, IN_FLIGHT, poll);
       fromEvents();
     }
     if (!pending.size) break;
