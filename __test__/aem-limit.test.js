@@ -4,10 +4,8 @@
 // default it adapts, so an upload against AEM's throttle lands every file
 // with few 429s; withMaxAemRequests(n) fixes it. Counts only, no timings.
 
-const path = require('path');
-const { spawn } = require('child_process');
 const ours = require('..');
-const { useEmulator, bytes, DEFAULT_AUTHORIZATION } = require('./helpers/emulator');
+const { useEmulator, bytes, emulatorProcess, DEFAULT_AUTHORIZATION } = require('./helpers/emulator');
 
 const env = useEmulator({ faults: { routes: { complete: { latencyMs: 20 }, initiate: { latencyMs: 20 } } } });
 const AUTH = { headers: { Authorization: DEFAULT_AUTHORIZATION } };
@@ -59,16 +57,8 @@ test('withMaxAemRequests(n) keeps at most n AEM requests in flight, and is check
 });
 
 test('aem-upload emulator --profile real-link-throttled runs the throttled real link', async () => {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'aem-upload.js'), 'emulator', '--profile', 'real-link-throttled'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const ready = await new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
-    });
-    child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-  });
+  const { child, exited, ready: started } = emulatorProcess(['--profile', 'real-link-throttled']);
+  const ready = await started;
   const config = await (await fetch(`${ready.url}/_emulator/config`)).json();
   expect(config).toMatchObject({
     profile: 'real-link-throttled',

@@ -15,6 +15,7 @@ const net = require('net');
 const path = require('path');
 const { spawn } = require('child_process');
 const { useEmulator, tempDir } = require('./helpers/emulator');
+const { listen } = require('./helpers/http');
 
 const BIN = path.join(__dirname, '..', 'bin', 'aem-upload.js');
 const TOKEN = 'canary-token-7f3a';
@@ -69,10 +70,6 @@ function start(args) {
 }
 
 const run = (args) => start(args).exited;
-
-function listen(server) {
-  return new Promise((resolve) => { server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`)); });
-}
 
 /** A port nothing listens on now (for a webhook URL the emulator must know before the command starts). */
 async function freePort() {

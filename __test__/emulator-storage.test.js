@@ -5,8 +5,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { spawn } = require('child_process');
-const { bytes, tempDir, DEFAULT_AUTHORIZATION } = require('./helpers/emulator');
+const { bytes, tempDir, emulatorProcess, DEFAULT_AUTHORIZATION } = require('./helpers/emulator');
 const { request, sha256, Aem } = require('./helpers/http');
 const { startEmulator } = require('../emulator');
 
@@ -75,18 +74,9 @@ function peakRss(pid) {
 }
 
 test('digest mode holds memory flat while a large file streams through', async () => {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'aem-upload.js'), 'emulator', '--port', '0', '--storage', 'digest'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const { child, ready: started } = emulatorProcess(['--port', '0', '--storage', 'digest']);
   try {
-    const ready = await new Promise((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d) => {
-        buf += d;
-        if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
-      });
-      child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-    });
+    const ready = await started;
     const configure = await request('PATCH', `${ready.url}/_emulator/config`, { body: JSON.stringify({ minPartSize: 8 * MIB }) });
     expect(configure.status).toBe(200);
     const aem = new Aem(ready, DEFAULT_AUTHORIZATION);

@@ -18,25 +18,13 @@ const { createWebhookHandler } = require('aem-upload-rs/events');
 const { AssetsClient } = require('aem-upload-rs/assets');
 const { startEmulator, DEFAULT_AUTHORIZATION } = require('../emulator');
 const { tempDir } = require('./helpers/emulator');
+const { listen, close } = require('./helpers/http');
 
 const CLIENT_ID = 'events-test-client';
 const API_KEY = 'events-test-key';
 const FILES = 200;
 const FOLDER = '/content/dam/events-test';
 const auth = { headers: async () => ({ Authorization: DEFAULT_AUTHORIZATION }) };
-
-function listen(server) {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`));
-  });
-}
-
-function close(server) {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
-}
 
 function readBody(req) {
   return new Promise((resolve, reject) => {

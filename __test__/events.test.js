@@ -8,6 +8,7 @@
 const crypto = require('crypto');
 const http = require('http');
 const express = require('express');
+const { listen, close } = require('./helpers/http');
 const {
   parseAssetEvent,
   verifyEventSignature,
@@ -26,19 +27,6 @@ function newKey() {
 
 function sign(key, body) {
   return crypto.sign('sha256', Buffer.from(body), key.privateKey).toString('base64');
-}
-
-function listen(server) {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`));
-  });
-}
-
-function close(server) {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }
 
 /** Serves `path -> SPKI PEM` like static.adobeioevents.com, counting requests. */

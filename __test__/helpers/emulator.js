@@ -3,6 +3,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { spawn } = require('child_process');
 const { startEmulator, DEFAULT_AUTHORIZATION } = require('../../emulator');
 const { Aem } = require('./http');
 
@@ -39,4 +40,24 @@ function bytes(length, seed = 1) {
   return buf;
 }
 
-module.exports = { useEmulator, tempDir, bytes, DEFAULT_AUTHORIZATION };
+/**
+ * `aem-upload emulator <flags>` as its own process: `{child, exited, ready}`,
+ * `ready` resolving with the line it prints once listening (`{url, blobUrl}`).
+ */
+function emulatorProcess(flags) {
+  const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'aem-upload.js'), 'emulator', ...flags], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const ready = new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]));
+    });
+    child.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+  });
+  return { child, exited, ready };
+}
+
+module.exports = { useEmulator, tempDir, bytes, emulatorProcess, DEFAULT_AUTHORIZATION };

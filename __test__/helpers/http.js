@@ -139,4 +139,19 @@ function encodePath(path) {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-module.exports = { request, form, FORM, sha256, md5b64, Aem, encodePath };
+/** Listens on a free loopback port; resolves with the server's base URL. */
+function listen(server) {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`));
+  });
+}
+
+/** Closes a server and every connection it still holds. */
+function close(server) {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+module.exports = { request, form, FORM, sha256, md5b64, Aem, encodePath, listen, close };
