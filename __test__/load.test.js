@@ -1,6 +1,6 @@
 'use strict';
 
-// Load (issue 6, item 8): 20,000 files through FileSystemUpload, three times, with
+// Load (issue 6, item 8): 20,000 files through FileSystemUpload, four times, with
 // about 5% of requests on every route failing (503s, 429s, resets before and
 // in the middle of answers), seeded. All land with exact bytes, no duplicate
 // assets; the client's JS heap does not grow per file beyond the result it
@@ -56,12 +56,12 @@ function runChild(rounds) {
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, lines: out.trim().split('\n').map((l) => JSON.parse(l)), err })));
 }
 
-test('20,000 files with ~5% faults, three times: all land, memory and descriptors stay flat', async () => {
-  const { code, lines, err } = await runChild(3);
+test('20,000 files with ~5% faults, four times: all land, memory and descriptors stay flat', async () => {
+  const { code, lines, err } = await runChild(4);
   expect(err).toBe('');
   expect(code).toBe(0);
   const [{ baseline }, ...rounds] = lines;
-  expect(rounds).toHaveLength(3);
+  expect(rounds).toHaveLength(4);
   for (const round of rounds) {
     expect(round).toMatchObject({ totalFiles: FILES, totalCompleted: FILES, failed: 0, errors: [] });
     expect(round.retried).toBeGreaterThan(0);
@@ -69,7 +69,7 @@ test('20,000 files with ~5% faults, three times: all land, memory and descriptor
 
   const state = env.emulator.state();
   expect(state.violations).toEqual([]);
-  expect(state.assets).toHaveLength(3 * FILES); // no duplicates, nothing missing
+  expect(state.assets).toHaveLength(4 * FILES); // no duplicates, nothing missing
   for (const asset of state.assets) {
     const relative = asset.path.replace(/^\/content\/dam\/load-\d\//, '');
     expect(asset.sha256).toBe(expected.get(relative));
@@ -82,32 +82,36 @@ test('20,000 files with ~5% faults, three times: all land, memory and descriptor
     expect(failed / requests).toBeLessThan(0.1);
   }
 
-  const [first, second, third] = rounds;
+  const [first, second, third, fourth] = rounds;
   const figures = {
     files: FILES,
     baselineHeapMB: baseline.heap / 2 ** 20,
     resultHeapMB: (first.heapWithResult - first.heap) / 2 ** 20,
-    heapGrowthAfterThreeRunsBytesPerFile: (third.heap - baseline.heap) / (3 * FILES),
-    rssMB: [baseline.rss, first.rss, second.rss, third.rss].map((r) => Math.round(r / 2 ** 20)),
-    peakRssMB: Math.round(third.peakRss / 2 ** 20),
-    outsideJsHeapMB: [baseline, first, second, third].map((r) => Math.round((r.rss - r.heapTotal) / 2 ** 20)),
-    fds: [baseline.fds, first.fds, second.fds, third.fds],
+    heapGrowthAfterFourRunsBytesPerFile: (fourth.heap - baseline.heap) / (4 * FILES),
+    rssMB: [baseline.rss, first.rss, second.rss, third.rss, fourth.rss].map((r) => Math.round(r / 2 ** 20)),
+    peakRssMB: Math.round(fourth.peakRss / 2 ** 20),
+    outsideJsHeapMB: [baseline, first, second, third, fourth].map((r) => Math.round((r.rss - r.heapTotal) / 2 ** 20)),
+    fds: [baseline.fds, first.fds, second.fds, third.fds, fourth.fds],
     requests: Object.fromEntries(['folder', 'initiate', 'part', 'complete'].map((r) => [r, state.counters[r]])),
   };
   fs.writeFileSync(path.join(os.tmpdir(), 'aem-upload-rs-load.json'), `${JSON.stringify(figures, null, 2)}\n`);
   // No JS growth per file beyond the result entry: under 64 bytes per file once results are dropped.
-  expect(third.heap - baseline.heap).toBeLessThan(64 * 3 * FILES);
+  expect(fourth.heap - baseline.heap).toBeLessThan(64 * 4 * FILES);
   // Memory outside the JS heap (the engine's, mostly) steady once the allocator
-  // has settled after the first run: a 1 KiB-per-file leak would add 20 MiB a run.
+  // has settled: a 1 KiB-per-file leak would add 20 MiB a run, 40 MiB over the
+  // last two. Settling takes two runs and the level then moves by up to ~10 MiB
+  // either way (over eight runs: 45, 65, 68, 84, 85, 88, 86, 79, 83 MiB), so the
+  // second run is compared with the fourth, with room for that.
   // (RSS itself moves with how much heap V8 keeps reserved, so that is taken out.)
   const outside = (r) => r.rss - r.heapTotal;
-  expect(outside(third) - outside(second)).toBeLessThan(12 * 2 ** 20);
+  expect(outside(fourth) - outside(second)).toBeLessThan(30 * 2 ** 20);
   // Peak memory while a call runs: its result and the files' bookkeeping, not
   // the memory of every finished file task (which once added ~3 KiB per file:
   // peak 207 MiB here, 140 MiB without).
-  expect(third.peakRss - baseline.rss).toBeLessThan(128 * 2 ** 20);
+  expect(fourth.peakRss - baseline.rss).toBeLessThan(128 * 2 ** 20);
   // Descriptors: the runtime's few, then no more.
   expect(second.fds).toBe(first.fds);
   expect(third.fds).toBe(first.fds);
+  expect(fourth.fds).toBe(first.fds);
   expect(first.fds - baseline.fds).toBeLessThanOrEqual(4);
 });
