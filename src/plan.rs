@@ -19,16 +19,23 @@ use crate::error::{invalid, NativeError};
 #[napi]
 pub struct NativeTargets {
     targets: Mutex<Option<Vec<aem_upload_engine::Result<Target>>>>,
+    /// For a plan's targets: each file's path and size as the walk found them.
+    walked: Mutex<Vec<(PathBuf, u64)>>,
 }
 
 impl NativeTargets {
     fn of(targets: Vec<aem_upload_engine::Result<Target>>) -> NativeTargets {
-        NativeTargets { targets: Mutex::new(Some(targets)) }
+        NativeTargets { targets: Mutex::new(Some(targets)), walked: Mutex::default() }
     }
 
     /// The targets, once; `None` when one could not be resolved.
     pub(crate) fn take(&self) -> Option<Vec<Target>> {
         self.targets.lock().unwrap().take()?.into_iter().collect::<Result<_, _>>().ok()
+    }
+
+    /// What the walk found for each file of a plan (empty for other calls), once.
+    pub(crate) fn take_walked(&self) -> Vec<(PathBuf, u64)> {
+        std::mem::take(&mut *self.walked.lock().unwrap())
     }
 }
 
@@ -172,7 +179,9 @@ impl NativeWalk {
         })
         .await
         .map_err(|e| napi::Error::from_reason(e.to_string()))?;
-        Ok(NativePlan { plan: plan.0, targets: Mutex::new(Some(NativeTargets::of(plan.1))) })
+        let targets = NativeTargets::of(plan.1);
+        *targets.walked.lock().unwrap() = plan.0.files.iter().map(|f| (f.source.clone(), f.size)).collect();
+        Ok(NativePlan { plan: plan.0, targets: Mutex::new(Some(targets)) })
     }
 }
 

@@ -402,6 +402,27 @@ impl Part<'_> {
     }
 }
 
+/// Whether this process may open `path` for reading, as `open` would say
+/// (the same code and message when not), without opening it: one
+/// `faccessat` with the effective ids.
+#[cfg(unix)]
+pub fn check_readable(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io_error(&std::io::Error::from(std::io::ErrorKind::InvalidInput), path))?;
+    // SAFETY: c_path is a valid NUL-terminated string that outlives the call.
+    match unsafe { libc::faccessat(libc::AT_FDCWD, c_path.as_ptr(), libc::R_OK, libc::AT_EACCESS) } {
+        0 => Ok(()),
+        _ => Err(io_error(&std::io::Error::last_os_error(), path)),
+    }
+}
+
+/// Elsewhere: opening is the check.
+#[cfg(not(unix))]
+pub fn check_readable(path: &std::path::Path) -> Result<()> {
+    std::fs::File::open(path).map(drop).map_err(|e| io_error(&e, path))
+}
+
 fn io_error(error: &std::io::Error, path: &std::path::Path) -> Error {
     let code = ErrorCode::from_io(error);
     let label = match code {

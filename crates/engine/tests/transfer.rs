@@ -138,6 +138,48 @@ async fn prevalidation_failures_come_first_and_send_nothing() {
     emu.stop().await;
 }
 
+/// Files the walk found (`walked`) are checked for readability only, with
+/// the very errors an open gives; a size that changed since the walk is
+/// found when the file is read, and nothing of it is completed.
+#[tokio::test]
+async fn walked_files_fail_prevalidation_as_opened_files_do() {
+    let emu = emulator(json!({})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let walked = |name: &str, size: u64| {
+        let mut f = file(&emu, name, &bytes(size as usize, 0));
+        f.source = Source::Path(dir.path().join(name));
+        f.walked = true;
+        f
+    };
+    let data = bytes(3, 1);
+    std::fs::write(dir.path().join("ok.bin"), &data).unwrap();
+    std::fs::write(dir.path().join("grew.bin"), bytes(5, 2)).unwrap();
+    let unreadable = dir.path().join("locked.bin");
+    std::fs::write(&unreadable, &data).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&unreadable, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads anything: the permission case only means something for others.
+    let enforced = std::fs::File::open(&unreadable).is_err();
+    let files = vec![walked("gone.bin", 3), walked("locked.bin", 3), walked("grew.bin", 3), walked("ok.bin", 3)];
+    let events = run(files, options(), None).await;
+    let gone =
+        format!("error 0 ENOENT ENOENT: no such file or directory, open '{}'", dir.path().join("gone.bin").display());
+    let locked = format!("error 1 EACCES EACCES: permission denied, open '{}'", unreadable.display());
+    assert_eq!(events[0], gone);
+    if enforced {
+        assert_eq!(events[1], locked);
+    }
+    assert!(
+        events.iter().any(|e| e.starts_with("error 2 EINVALIDOPTIONS Source size mismatch for 'grew.bin'")),
+        "{events:?}"
+    );
+    assert!(events.contains(&"end 3".to_string()), "{events:?}");
+    let state = emu.state();
+    assert_eq!(sha(&state, "/content/dam/ok.bin"), Some(aem_emulator::storage::sha256_hex(&data)));
+    assert_eq!(sha(&state, "/content/dam/grew.bin"), None);
+    emu.stop().await;
+}
+
 #[tokio::test]
 async fn conflicts_missing_folders_and_too_large_files_fail_with_codes() {
     let emu = emulator(json!({"minPartSize": 10, "maxPartSize": 20, "maxUris": 2})).await;

@@ -70,6 +70,10 @@ pub struct UploadFile {
     /// A failure found before the call (e.g. an unreadable blob): the file
     /// fails in pre-validation, in list order, and sends nothing.
     pub rejected: Option<Error>,
+    /// The walk that planned the call found a regular file of `size` bytes
+    /// at this path moments ago: pre-validation only asks whether it can
+    /// still be read, instead of opening it and asking its length again.
+    pub walked: bool,
 }
 
 impl UploadFile {
@@ -85,6 +89,7 @@ impl UploadFile {
             replace: false,
             part_headers: Vec::new(),
             rejected: None,
+            walked: false,
         }
     }
 
