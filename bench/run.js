@@ -21,6 +21,11 @@
 //              Ours as a percentage of its speed, by process wall time, is
 //              the cost of everything beyond the protocol: Node, the API,
 //              events, the engine's own overhead.
+//   engine     the engine alone, without Node (crates/engine/examples/
+//              upload_tree.rs, built by `npm run bench`): walk, folders,
+//              pre-validation and transfer as FileSystemUpload does them.
+//              Between ours and the limit, it splits what we cost beyond
+//              the protocol into the engine's part and Node's.
 //   cli        `aem-upload upload <dir> --target <url> --quiet` with default
 //              options, as a user runs it (workload A only; its CPU and RSS
 //              come from bench/measure.js, preloaded with --require)
@@ -66,6 +71,7 @@ const LATENCY_MAX_CONCURRENT = 16;
 const DEFAULT_MAX_CONCURRENT = 5;
 // The emulator's default user, given to the command and the bare client as a user would.
 const CREDENTIALS = { AEM_USERNAME: 'admin', AEM_PASSWORD: 'admin' };
+const ENGINE = path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'examples', 'upload_tree');
 const BARE = process.env.BENCH_BARE
   || path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'bare-upload');
 
@@ -191,6 +197,12 @@ const CLIENTS = {
     const run = await measureProcess('limit', BARE, args, { env: CREDENTIALS, parse: (out) => JSON.parse(out.trim().split('\n').pop()) });
     return { ...run, uploadMs: run.ms };
   },
+  // The same JSON line as the bare client's, `ms` from main() to done.
+  engine: async (v, url) => {
+    const args = [v.w.dir, url, String(v.maxConcurrent || DEFAULT_MAX_CONCURRENT)];
+    const run = await measureProcess('engine', ENGINE, args, { env: CREDENTIALS, parse: (out) => JSON.parse(out.trim().split('\n').pop()) });
+    return { ...run, uploadMs: run.ms };
+  },
   // The command prints nothing when quiet; its rate is over the process wall
   // time (it has no upload() call to time). Run from a temp folder: no .env.
   cli: async (v, url) => {
@@ -287,7 +299,9 @@ async function main() {
     const all = ['reference', 'ours', 'limit'];
     for (const w of active) {
       // The command's row on A, where the cost of starting a call shows most.
-      variants.push({ w, name: `${w.label}`, emulator: digest, hashed: true, clients: w.id === 'A' ? [...all, 'cli'] : all });
+      // The engine alone where the per-file cost shows: A and B.
+      const plain = ['A', 'B'].includes(w.id) ? [...all, 'engine'] : all;
+      variants.push({ w, name: `${w.label}`, emulator: digest, hashed: true, clients: w.id === 'A' ? [...plain, 'cli'] : plain });
       if (w.id === 'C' || w.id === 'D') variants.push({ w, name: `${w.label}, no server hashing`, emulator: sizeOnly, hashed: false, clients: all });
       // Ours only (the reference has no URL sources): the same file streamed from an origin.
       if (w.id === 'C') variants.push({ w, name: `${w.label} from a URL (origin on loopback)`, emulator: digest, hashed: true, fromUrl: true, clients: ['ours'] });
@@ -300,6 +314,7 @@ async function main() {
         variants.push({ w, name: `${w.label}, 5 ms latency, every client at ${LATENCY_MAX_CONCURRENT} part PUTs in flight`, emulator: digest, hashed: true, latency: 5, maxConcurrent: LATENCY_MAX_CONCURRENT, runs, clients: all });
       }
     }
+    if (!fs.existsSync(ENGINE)) throw new Error(`no engine example at ${ENGINE}: build it with \`cargo build --release -p aem-upload-engine --example upload_tree\` (npm run bench does)`);
     if (!fs.existsSync(BARE)) throw new Error(`no bare client at ${BARE}: build it with \`cargo build --release -p aem-upload-bare\` (npm run bench does)`);
     const origin = active.some((w) => w.id === 'C') ? await startOrigin(active.find((w) => w.id === 'C').dir) : null;
     for (const v of variants.filter((x) => x.fromUrl)) v.sourceUrl = `${origin.url}${[...v.w.expected.keys()][0]}`;
@@ -346,6 +361,7 @@ async function main() {
         our: s.ours,
         limit: s.limit,
         cli: s.cli,
+        engine: s.engine,
         ratio: s.reference ? s.ours.rate / s.reference.rate : null,
         // Speed as a share of the bare client's, by whole-process wall time.
         ofLimit: s.limit ? s.limit.wallMs / s.ours.wallMs : null,
@@ -367,12 +383,12 @@ async function main() {
     lines.push(`Machine: ${machine()}`);
     lines.push(`Date: ${new Date().toISOString()}; runs per variant: A, B ${RUNS} (latency ${Math.max(3, Math.ceil(RUNS / 2))}), C, D ${BIG_RUNS}`);
     lines.push('');
-    lines.push('"limit" is the bare protocol client (bench/bare) at the same part PUTs in flight as ours; "ours/limit" is its process wall time over ours. '
+    lines.push('"limit" is the bare protocol client (bench/bare) at the same part PUTs in flight as ours; "ours/limit" is its process wall time over ours. "The engine alone" is crates/engine/examples/upload_tree.rs: our engine without Node. '
       + 'The command\'s rate is over its process wall time.');
     lines.push('');
     lines.push('| workload | client | median (range) | process wall | CPU s/GB | peak RSS | ours/ref | ours/limit |');
     lines.push('|---|---|---|---|---|---|---|---|');
-    for (const { v, ref, our, limit, cli, ratio, ofLimit, vsDisk } of rows) {
+    for (const { v, ref, our, limit, cli, engine, ratio, ofLimit, vsDisk } of rows) {
       const cell = (s) => `${fmt(s.rate, s.rate < 100 ? 1 : 0)} ${v.w.unit} (${fmt(s.min, s.min < 100 ? 1 : 0)}–${fmt(s.max, s.max < 100 ? 1 : 0)})`;
       const row = (...cells) => lines.push(`|${cells.map((c) => (c ? ` ${c} ` : ' ')).join('|')}|`);
       const measured = (s) => [cell(s), `${fmt(s.wallMs)} ms`, fmt(s.cpuPerGB, 2), mb(s.peakRss)];
@@ -383,6 +399,7 @@ async function main() {
       row(v.name, 'reference', ...measured(ref), '', '');
       row('', 'ours', ...measured(our), `**${fmt(ratio, 1)}×**`, limit ? `**${pct(ofLimit)}**` : '');
       if (limit) row('', 'limit (bare client)', ...measured(limit), '', '');
+      if (engine) row('', 'the engine alone (no Node)', ...measured(engine), '', limit ? pct(limit.wallMs / engine.wallMs) : '');
       if (cli) row('', 'ours, `aem-upload upload`', ...measured(cli), '', limit ? pct(limit.wallMs / cli.wallMs) : '');
     }
     if (skipped.length) lines.push('', `Skipped: ${skipped.join('; ')}`);
