@@ -402,6 +402,16 @@ export declare function resolveTargets(urls: string): NativeTargets
 export declare function startEmulator(configJson: string): Promise<NativeEmulator>
 
 /**
+ * Starts the upload of a FileSystemUpload plan's files straight from the
+ * plan the engine made (`targets` from `NativePlan::targets`), every file
+ * with the same `fileOptions`: no per-file spec crosses from JS, so the
+ * call starts (and pre-validates) while JS builds its result records. The
+ * sources are the walked paths made absolute as `path.resolve` does;
+ * `count` is how many files JS holds, which must be the plan's.
+ */
+export declare function startPlannedUpload(targets: NativeTargets, count: number, fileOptions: string, options: NativeOptions, session: NativeSession, gated?: boolean | undefined | null): NativeUpload
+
+/**
  * Starts an upload call over a call's session, with the targets resolved
  * for its files; pull its events with `nextEvents()` until `done`. A
  * `gated` call pre-validates its files and then waits for `proceed()`.

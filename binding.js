@@ -854,6 +854,7 @@ module.exports.isValidReplaceValue = nativeBinding.isValidReplaceValue
 module.exports.parseAssetEventJson = nativeBinding.parseAssetEventJson
 module.exports.resolveTargets = nativeBinding.resolveTargets
 module.exports.startEmulator = nativeBinding.startEmulator
+module.exports.startPlannedUpload = nativeBinding.startPlannedUpload
 module.exports.startUpload = nativeBinding.startUpload
 module.exports.walkTree = nativeBinding.walkTree
 module.exports.webhookChallenge = nativeBinding.webhookChallenge

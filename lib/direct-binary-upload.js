@@ -58,6 +58,25 @@ function recordOf(file, fileUrl) {
   return record;
 }
 
+/**
+ * The engine-side options of a planned call's files when every file has the
+ * same ones (FileSystemUpload gives each the upload file options), else
+ * null: the files then cross one by one.
+ * @private
+ */
+function sharedFileOptions(files) {
+  const first = files[0];
+  const same = (file) => file.createVersion === first.createVersion && file.replace === first.replace
+    && file.versionLabel === first.versionLabel && file.versionComment === first.versionComment
+    && file.partHeaders === first.partHeaders && !file.blob && !isUrlSource(file) && !!file.filePath;
+  if (!first || !files.every(same)) return null;
+  const shared = { createVersion: !!first.createVersion, replace: !!first.replace };
+  if (first.versionLabel) shared.versionLabel = String(first.versionLabel);
+  if (first.versionComment) shared.versionComment = String(first.versionComment);
+  if (first.partHeaders) shared.partHeaders = stringMap(first.partHeaders);
+  return shared;
+}
+
 function stringMap(object) {
   const out = {};
   if (object && typeof object === 'object') {
@@ -297,6 +316,28 @@ class DirectBinaryUpload extends EventEmitter {
 
     // URL sources without a fileSize: the origins tell (docs/remote-sources.md §1).
     const probed = await this.probeSizes(call, files, options);
+    // FileSystemUpload's own files, all with the same options, start from the
+    // engine's plan at once: no per-file spec crosses, and the engine
+    // pre-validates while the payloads and records are built below.
+    const shared = planned && ready ? sharedFileOptions(files) : null;
+    let engineOptions;
+    let handle = null;
+    let startError = null;
+    try {
+      call.wanted = { progress: this.listenerCount('fileprogress') > 0, start: this.listenerCount('filestart') > 0 };
+      engineOptions = {
+        ...transferOptions(options, this.logger.enabled), progress: call.wanted.progress, starts: call.wanted.start,
+      };
+      if (shared) {
+        handle = native.startPlannedUpload(planned, files.length, JSON.stringify(shared), engineOptions, this.sessionOf(call, options), true);
+      }
+    } catch (err) {
+      startError = err;
+    }
+    // Nothing below is needed for the engine to go on: it starts sending as
+    // soon as the folders are there, while the payloads and records are built.
+    const proceeded = !!handle;
+    if (proceeded && !(await this.proceedWhenReady(call, handle, ready))) return;
     const buffers = [];
     const nativeFiles = [];
     const payloads = [];
@@ -340,7 +381,7 @@ class DirectBinaryUpload extends EventEmitter {
         entry.filePath = sourceFile;
       }
       if (!Number.isFinite(size) || size < 1) entry.size = 0;
-      nativeFiles.push(entry);
+      if (!shared) nativeFiles.push(entry);
       payloads.push({
         fileName,
         fileSize: probed.has(i) && !probed.get(i).error ? size : file.fileSize,
@@ -351,7 +392,7 @@ class DirectBinaryUpload extends EventEmitter {
       });
     }
 
-    const spec = JSON.stringify(nativeFiles);
+    const spec = shared ? null : JSON.stringify(nativeFiles);
     // Not needed again during the transfer: let thousands of entries go.
     nativeFiles.length = 0;
     const addRecords = () => {
@@ -372,13 +413,9 @@ class DirectBinaryUpload extends EventEmitter {
       result.addError(cancelledError());
       return;
     }
-    let handle;
     try {
-      call.wanted = { progress: this.listenerCount('fileprogress') > 0, start: this.listenerCount('filestart') > 0 };
-      const engineOptions = {
-        ...transferOptions(options, this.logger.enabled), progress: call.wanted.progress, starts: call.wanted.start,
-      };
-      handle = native.startUpload(spec, buffers, engineOptions, this.sessionOf(call, options), resolved, !!ready);
+      if (startError) throw startError;
+      if (!handle) handle = native.startUpload(spec, buffers, engineOptions, this.sessionOf(call, options), resolved, !!ready);
     } catch (err) {
       if (ready && !(await ready)) return;
       if (call.cancelled) {
@@ -389,13 +426,7 @@ class DirectBinaryUpload extends EventEmitter {
       result.addError(UploadError.fromError(err));
       return;
     }
-    let created = true;
-    try {
-      if (ready) created = await ready;
-    } finally {
-      if (ready) handle.proceed(created && !call.cancelled);
-    }
-    if (!created) return;
+    if (!proceeded && !(await this.proceedWhenReady(call, handle, ready))) return;
     if (call.cancelled) {
       result.addError(cancelledError());
       return;
@@ -417,6 +448,24 @@ class DirectBinaryUpload extends EventEmitter {
       }
       for (const [name, kind] of Object.entries(OPTIONAL_EVENTS)) this.wantEvents(call, kind, this.listenerCount(name) > 0);
     }
+  }
+
+  /**
+   * Lets a gated call's engine go on once `ready` (FileSystemUpload's
+   * folders) resolves true and the call is not cancelled; resolves whether
+   * it was created. A rejection (a folder that could not be created)
+   * withdraws the call, so that nothing is sent, and rethrows.
+   * @private
+   */
+  async proceedWhenReady(call, handle, ready) {
+    if (!ready) return true;
+    let created = false;
+    try {
+      created = await ready;
+    } finally {
+      handle.proceed(created && !call.cancelled);
+    }
+    return created;
   }
 
   /**

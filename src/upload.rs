@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use aem_upload_engine::events::Event;
 use aem_upload_engine::remote::RemoteSource;
-use aem_upload_engine::source::{Source, StreamFeed, StreamSource};
+use aem_upload_engine::source::{resolve_path, Source, StreamFeed, StreamSource};
 use aem_upload_engine::upload::{Cancel, Upload, UploadFile, UploadOptions};
 use aem_upload_engine::{Error as EngineError, ErrorCode};
 use bytes::Bytes;
@@ -349,7 +349,71 @@ pub fn start_upload(
             })
         })
         .collect::<napi::Result<Vec<_>>>()?;
-    let upload_options = UploadOptions::from(&options);
+    Ok(launch(files, feeds, &options, session, gated))
+}
+
+/// The options every file of a planned call shares (FileSystemUpload's upload file options).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PlannedFileOptions {
+    #[serde(default)]
+    create_version: bool,
+    version_label: Option<String>,
+    version_comment: Option<String>,
+    #[serde(default)]
+    replace: bool,
+    part_headers: Option<HashMap<String, String>>,
+}
+
+/// Starts the upload of a FileSystemUpload plan's files straight from the
+/// plan the engine made (`targets` from `NativePlan::targets`), every file
+/// with the same `fileOptions`: no per-file spec crosses from JS, so the
+/// call starts (and pre-validates) while JS builds its result records. The
+/// sources are the walked paths made absolute as `path.resolve` does;
+/// `count` is how many files JS holds, which must be the plan's.
+#[napi]
+pub fn start_planned_upload(
+    targets: &NativeTargets,
+    count: u32,
+    file_options: String,
+    options: NativeOptions,
+    session: &NativeSession,
+    gated: Option<bool>,
+) -> napi::Result<NativeUpload> {
+    let shared: PlannedFileOptions =
+        serde_json::from_str(&file_options).map_err(|e| invalid(format!("file options are not valid JSON: {e}")))?;
+    let walked = targets.take_walked();
+    let targets = targets.take().ok_or_else(|| invalid("the targets are not usable (or were used before)"))?;
+    if walked.len() != targets.len() || targets.len() != count as usize {
+        return Err(invalid("a planned call needs the plan's own files"));
+    }
+    let part_headers: Vec<(String, String)> = shared.part_headers.unwrap_or_default().into_iter().collect();
+    let cwd = std::env::current_dir().map_err(|e| invalid(format!("no current directory: {e}")))?;
+    let files = walked
+        .into_iter()
+        .zip(targets)
+        .map(|((path, size), target)| UploadFile {
+            create_version: shared.create_version,
+            version_label: shared.version_label.clone(),
+            version_comment: shared.version_comment.clone(),
+            replace: shared.replace,
+            part_headers: part_headers.clone(),
+            walked: true,
+            ..UploadFile::to(target, size, Source::Path(resolve_path(&cwd, &path)))
+        })
+        .collect();
+    Ok(launch(files, HashMap::new(), &options, session, gated))
+}
+
+/// Runs `files` as one call on the runtime and hands JS its events' queue.
+fn launch(
+    files: Vec<UploadFile>,
+    feeds: HashMap<u32, StreamFeed>,
+    options: &NativeOptions,
+    session: &NativeSession,
+    gated: Option<bool>,
+) -> NativeUpload {
+    let upload_options = UploadOptions::from(options);
     let cancel = Cancel::new(files.len());
     let queue = Arc::new(EventQueue::default());
     queue.unwanted_progress.store(options.progress == Some(false), std::sync::atomic::Ordering::Relaxed);
@@ -386,5 +450,5 @@ pub fn start_upload(
         };
         done_queue.push(done);
     });
-    Ok(NativeUpload { cancel, gate, queue, feeds: Mutex::new(feeds) })
+    NativeUpload { cancel, gate, queue, feeds: Mutex::new(feeds) }
 }

@@ -402,6 +402,27 @@ impl Part<'_> {
     }
 }
 
+/// `path` as Node's `path.resolve` gives it on POSIX: joined to `cwd` when
+/// relative, `.` and `..` folded lexically (no link followed), so that a
+/// path the engine names is the one the JS layer shows for the same file.
+pub fn resolve_path(cwd: &std::path::Path, path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in cwd.join(path).components() {
+        match part {
+            Component::CurDir => {}
+            // `..` at the root stays at the root.
+            Component::ParentDir => {
+                if out.parent().is_some() {
+                    out.pop();
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Whether this process may open `path` for reading, as `open` would say
 /// (the same code and message when not), without opening it: one
 /// `faccessat` with the effective ids.
@@ -553,6 +574,21 @@ fn read_exact_at(file: &std::fs::File, offset: u64, want: usize) -> std::io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_resolve_as_node_resolves_them() {
+        let cwd = std::path::Path::new("/home/u/work");
+        for (given, want) in [
+            ("a/b.bin", "/home/u/work/a/b.bin"),
+            ("./a/./b.bin", "/home/u/work/a/b.bin"),
+            ("../x/../y.bin", "/home/u/y.bin"),
+            ("/abs//dir/../f.bin", "/abs/f.bin"),
+            ("/../../f.bin", "/f.bin"),
+            ("/already/plain.bin", "/already/plain.bin"),
+        ] {
+            assert_eq!(resolve_path(cwd, std::path::Path::new(given)), PathBuf::from(want), "{given}");
+        }
+    }
 
     #[tokio::test]
     async fn a_prevalidated_small_file_that_changed_fails_when_read() {
