@@ -31,6 +31,8 @@ use crate::session::NativeSession;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct FileSpec {
+    /// Absent from a planned call's shared options (`startPlannedUpload`).
+    #[serde(default)]
     size: f64,
     file_path: Option<String>,
     /// Index into the call's `buffers`.
@@ -352,19 +354,6 @@ pub fn start_upload(
     Ok(launch(files, feeds, &options, session, gated))
 }
 
-/// The options every file of a planned call shares (FileSystemUpload's upload file options).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PlannedFileOptions {
-    #[serde(default)]
-    create_version: bool,
-    version_label: Option<String>,
-    version_comment: Option<String>,
-    #[serde(default)]
-    replace: bool,
-    part_headers: Option<HashMap<String, String>>,
-}
-
 /// Starts the upload of a FileSystemUpload plan's files straight from the
 /// plan the engine made (`targets` from `NativePlan::targets`), every file
 /// with the same `fileOptions`: no per-file spec crosses from JS, so the
@@ -380,7 +369,8 @@ pub fn start_planned_upload(
     session: &NativeSession,
     gated: Option<bool>,
 ) -> napi::Result<NativeUpload> {
-    let shared: PlannedFileOptions =
+    // The options' fields of a spec, without a source or a size.
+    let shared: FileSpec =
         serde_json::from_str(&file_options).map_err(|e| invalid(format!("file options are not valid JSON: {e}")))?;
     let walked = targets.take_walked();
     let targets = targets.take().ok_or_else(|| invalid("the targets are not usable (or were used before)"))?;
