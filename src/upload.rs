@@ -287,7 +287,6 @@ pub fn start_upload(
 ) -> napi::Result<NativeUpload> {
     let files: Vec<FileSpec> =
         serde_json::from_str(&files).map_err(|e| invalid(format!("upload files are not valid JSON: {e}")))?;
-    let walked = targets.take_walked();
     let targets = targets.take().ok_or_else(|| invalid("the targets are not usable (or were used before)"))?;
     if targets.len() != files.len() {
         return Err(invalid("a target is needed for every file"));
@@ -329,18 +328,9 @@ pub fn start_upload(
                 (None, Some(path)) => Source::Path(PathBuf::from(path)),
                 (None, None) => return Err(invalid("a file needs a path or a buffer")),
             };
-            let size = if f.size.is_finite() && f.size > 0.0 { f.size as u64 } else { 0 };
-            // The same file the walk found (JS made its path absolute), still of the walk's size.
-            let walked = match (&source, walked.get(index)) {
-                (Source::Path(path), Some((seen, seen_size))) if *seen_size == size => {
-                    path == seen || std::path::absolute(seen).is_ok_and(|seen| *path == seen)
-                }
-                _ => false,
-            };
             Ok(UploadFile {
                 target,
-                size,
-                walked,
+                size: if f.size.is_finite() && f.size > 0.0 { f.size as u64 } else { 0 },
                 source,
                 create_version: f.create_version,
                 version_label: f.version_label,
@@ -348,6 +338,8 @@ pub fn start_upload(
                 replace: f.replace,
                 part_headers: f.part_headers.unwrap_or_default().into_iter().collect(),
                 rejected: f.rejected.map(|e| EngineError::new(ErrorCode::from_name(&e.code), e.message)),
+                // A spec's file is opened to be checked; the plan's own start knows what the walk saw.
+                walked: false,
             })
         })
         .collect::<napi::Result<Vec<_>>>()?;
